@@ -1,0 +1,28 @@
+# Quick start: `make run` and `make test`. Each creates .venv and installs the project on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python -m sim scenario=llama_405b
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check sim tests
+	$(BIN)/ruff format --check sim tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks
+
+clean:
+	rm -rf $(VENV) outputs multirun

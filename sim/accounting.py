@@ -1,0 +1,50 @@
+"""Where the wall-clock time went: every simulated second lands in exactly one bucket."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Bucket(StrEnum):
+    """Accounting buckets; their sum is the wall-clock time of a replicate."""
+
+    PRODUCTIVE = "productive"
+    CHECKPOINT_STALL = "checkpoint_stall"
+    LOST_WORK = "lost_work"
+    DETECTION = "detection"
+    RESTART = "restart"
+    RESTORE = "restore"
+    WAITING_FOR_SERVERS = "waiting_for_servers"
+
+
+class Ledger:
+    """Seconds per bucket.
+
+    Training time is productive only once a checkpoint commits it: a failure moves the uncommitted
+    part to ``LOST_WORK`` (it is redone after the rollback), so the buckets still sum to wall-clock.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[Bucket, float] = dict.fromkeys(Bucket, 0.0)
+        self._uncommitted_s = 0.0
+
+    def add(self, bucket: Bucket, seconds: float) -> None:
+        self.seconds[bucket] += seconds
+        if bucket is Bucket.PRODUCTIVE:
+            self._uncommitted_s += seconds
+
+    def commit(self) -> None:
+        """A checkpoint (or the end of training) made the work so far permanent."""
+        self._uncommitted_s = 0.0
+
+    def roll_back(self) -> float:
+        """Reclassify the work since the last commit as lost; return how much that was."""
+        lost = self._uncommitted_s
+        self.seconds[Bucket.PRODUCTIVE] -= lost
+        self.seconds[Bucket.LOST_WORK] += lost
+        self._uncommitted_s = 0.0
+        return lost
+
+    @property
+    def total_s(self) -> float:
+        return sum(self.seconds.values())

@@ -1,0 +1,80 @@
+"""Command-line front: check the overrides before Hydra runs, so every mistake is one line.
+
+Hydra reports a bad override as several lines and a hint about stack traces. Composing the config
+once up front (single runs only; a sweep checks each point in its own job) lets us catch those
+errors and our own ``ConfigError`` and say each in one line: the key, the bad value, what is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import MissingConfigException, OverrideParseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from sim.config import GROUPS
+from sim.errors import ConfigError
+from sim.loading import CONF_DIR, to_config
+from sim.validation import validate
+
+
+def preflight(argv: Sequence[str]) -> str | None:
+    """Return a one-line error for the command line, or None when it composes and validates."""
+    args = get_args_parser().parse_args(list(argv))
+    if args.multirun or args.help or args.hydra_help or args.shell_completion:
+        return None
+    overrides: list[str] = args.overrides
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=overrides)
+        validate(to_config(cfg))
+    except ConfigError as error:
+        return str(error)
+    except Exception as error:  # Hydra and OmegaConf errors, reworded below
+        return explain(error, overrides)
+    return None
+
+
+def explain(error: Exception, overrides: Sequence[str]) -> str:
+    """One line for an error Hydra or OmegaConf raised while composing."""
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, option = error.missing_cfg_file.rpartition("/")
+        valid = ", ".join(o for o in error.options or [] if not o.startswith("base_"))
+        return f"{group}={option}: no such option; valid: {valid}"
+    if isinstance(error, OverrideParseException):
+        bad = _unparsable(overrides)
+        reason = _first_line(error)
+        return f"{bad}: malformed override ({reason}); expected key=value, e.g. sim.seed=1"
+    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
+    if not isinstance(cause, OmegaConfBaseException):
+        return " ".join(str(error).split())
+    key = getattr(cause, "full_key", "") or ""
+    attempted = next((o for o in overrides if o.lstrip("+~").startswith(key)), key)
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):
+        return f"{attempted}: unknown key {key!r}; valid: {_valid_keys(key)}"
+    return f"{attempted}: {_first_line(cause)}"
+
+
+def _unparsable(overrides: Sequence[str]) -> str:
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except OverrideParseException:
+            return override
+    return " ".join(overrides)
+
+
+def _valid_keys(full_key: str) -> str:
+    group = full_key.split(".", 1)[0]
+    if "." in full_key and group in GROUPS:
+        return ", ".join(f"{group}.{f.name}" for f in dataclasses.fields(GROUPS[group]))
+    return ", ".join(GROUPS)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0]

@@ -1,0 +1,163 @@
+"""The typed configuration schema: one dataclass per Hydra config group.
+
+Values live in YAML under ``conf/`` (building blocks) and ``scenarios/`` (overlays); these classes
+are the schema Hydra checks them against. ``OmegaConf.to_object`` turns the composed config into
+these dataclasses once, at the boundary; the engine never sees a ``DictConfig``. The classes are not
+frozen because OmegaConf makes frozen structured configs read-only, which blocks composition; treat
+the instances as values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class HardwareConfig:
+    """A server type: its devices, what they compute and what the server costs to run."""
+
+    name: str = MISSING
+    kind: str = "gpu"  # "gpu" or "cpu": a CPU server's compute devices are its sockets
+    device: str = MISSING
+    devices_per_server: int = MISSING
+    peak_tflops_bf16: float = MISSING  # dense, per device
+    memory_gb: float = MISSING  # per device
+    server_power_kw: float = MISSING
+    price_per_device_hour_usd: float = MISSING
+
+
+@dataclass
+class ModelConfig:
+    """A dense decoder-only transformer, by its architecture only; sizes are derived."""
+
+    name: str = MISSING
+    layers: int = MISSING
+    hidden: int = MISSING
+    ffn_hidden: int = MISSING
+    heads: int = MISSING
+    kv_heads: int = MISSING
+    vocab_size: int = MISSING
+    tied_embeddings: bool = False
+
+
+@dataclass
+class WorkloadConfig:
+    """What to train on: a token budget in sequences of a fixed length and a global batch."""
+
+    name: str = MISSING
+    tokens: float = MISSING
+    seq_len: int = MISSING
+    global_batch_size: int = MISSING  # sequences per optimizer step
+
+
+@dataclass
+class ParallelismConfig:
+    """How the job is laid out on the devices, and (until the throughput model) its speed."""
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    cp: int = 1
+    micro_batch_size: int = 1
+    achieved_tflops_per_device: float = MISSING
+
+
+@dataclass
+class ClusterConfig:
+    """Servers the job runs on, and spares held idle to replace failed ones."""
+
+    servers: int = MISSING
+    spare_servers: int = 0
+
+
+@dataclass
+class FailuresConfig:
+    """Unexpected interruptions of the job.
+
+    ``node_rate``: every server fails as an exponential stream at ``rate_per_1000_server_days``; the
+    job sees their superposition. A share ``server_swap_fraction`` of failures leave a server that
+    must be replaced by a spare and repaired; the rest are cleared by a restart.
+    """
+
+    kind: str = "node_rate"
+    rate_per_1000_server_days: float = MISSING
+    server_swap_fraction: float = 0.0
+
+
+@dataclass
+class CheckpointConfig:
+    """When to checkpoint and what one costs the job in stalled time."""
+
+    policy: str = "fixed"
+    interval_min: float = 30.0  # used by the ``fixed`` policy
+    write_s: float = MISSING  # the job stalls this long per checkpoint
+
+
+@dataclass
+class RecoveryConfig:
+    """The fixed costs of getting back to training after a failure."""
+
+    detection_s: float = MISSING
+    restart_s: float = MISSING
+    restore_s: float = MISSING
+    repair_h: float = MISSING  # mean time to repair a failed server (exponential)
+
+
+@dataclass
+class PricingConfig:
+    """Rates that turn time into money, beyond the hardware's own price."""
+
+    energy_usd_per_kwh: float = MISSING
+    pue: float = 1.0
+
+
+@dataclass
+class SimConfig:
+    """Monte Carlo settings."""
+
+    seed: int = 0
+    replicates: int = 50
+    horizon_days: float | None = None  # stop simulated time here; None runs until trained
+    record_events: bool = True
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    """The whole configuration of one simulation."""
+
+    hardware: HardwareConfig = MISSING
+    model: ModelConfig = MISSING
+    workload: WorkloadConfig = MISSING
+    parallelism: ParallelismConfig = MISSING
+    cluster: ClusterConfig = MISSING
+    failures: FailuresConfig = MISSING
+    checkpoint: CheckpointConfig = MISSING
+    recovery: RecoveryConfig = MISSING
+    pricing: PricingConfig = MISSING
+    sim: SimConfig = field(default_factory=SimConfig)
+
+
+GROUPS: dict[str, type] = {
+    "hardware": HardwareConfig,
+    "model": ModelConfig,
+    "workload": WorkloadConfig,
+    "parallelism": ParallelismConfig,
+    "cluster": ClusterConfig,
+    "failures": FailuresConfig,
+    "checkpoint": CheckpointConfig,
+    "recovery": RecoveryConfig,
+    "pricing": PricingConfig,
+    "sim": SimConfig,
+}
+
+
+def register_configs() -> None:
+    """Put the schema in Hydra's ConfigStore: ``base_config`` and one ``base_<group>`` per group."""
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    for group, schema in GROUPS.items():
+        store.store(group=group, name=f"base_{group}", node=schema)

@@ -1,0 +1,16 @@
+"""The one error type users see: it names the key, the bad value and what would be valid."""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A configuration value the simulator cannot use.
+
+    The message is one line, so the CLI can print it as is: ``key=value: why; valid: ...``.
+    """
+
+    def __init__(self, key: str, value: object, valid: str) -> None:
+        self.key = key
+        self.value = value
+        self.valid = valid
+        super().__init__(f"{key}={value!r}: {valid}")

@@ -1,0 +1,159 @@
+"""Results of a run: tidy per-replicate and per-event tables, the flat summary, and the files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.accounting import Bucket
+from sim.config import Config
+from sim.engine import ReplicateOutcome
+from sim.events import EventRow
+from sim.plan import SECONDS_PER_DAY, JobPlan
+from sim.throughput import Throughput
+
+SUMMARY_FILE = "summary.json"
+REPLICATES_FILE = "replicates.parquet"
+EVENTS_FILE = "events.parquet"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One simulation: the flat summary and the two tidy tables."""
+
+    summary: dict[str, Any]
+    replicates: pd.DataFrame
+    events: pd.DataFrame
+
+
+def replicates_frame(
+    outcomes: list[ReplicateOutcome], config: Config, plan: JobPlan
+) -> pd.DataFrame:
+    """One row per replicate: time, money, ETTR, interruptions and every accounting bucket."""
+    devices_held = (plan.servers + plan.spare_servers) * config.hardware.devices_per_server
+    server_kw_held = (plan.servers + plan.spare_servers) * config.hardware.server_power_kw
+    causes = sorted({cause for o in outcomes for cause in o.interruptions})
+    rows = []
+    for o in outcomes:
+        wall_h = o.wall_s / 3600.0
+        compute_usd = devices_held * wall_h * config.hardware.price_per_device_hour_usd
+        energy_usd = (
+            server_kw_held * wall_h * config.pricing.pue * config.pricing.energy_usd_per_kwh
+        )
+        row: dict[str, Any] = {
+            "replicate": o.index,
+            "finished": o.finished,
+            "wall_clock_days": o.wall_s / SECONDS_PER_DAY,
+            "time_to_train_days": o.wall_s / SECONDS_PER_DAY if o.finished else math.nan,
+            "device_hours": devices_held * wall_h,
+            "cost_usd": compute_usd + energy_usd,
+            "compute_cost_usd": compute_usd,
+            "energy_cost_usd": energy_usd,
+            "ettr": o.seconds[Bucket.PRODUCTIVE] / o.wall_s if o.wall_s > 0 else math.nan,
+            "interruptions_unexpected": sum(o.interruptions.values()),
+            "interruptions_planned": 0,
+        }
+        row |= {f"interruptions_{cause}": o.interruptions[cause] for cause in causes}
+        row |= {f"{bucket.value}_h": o.seconds[bucket] / 3600.0 for bucket in Bucket}
+        row["engine_events"] = o.engine_events
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def events_frame(outcomes: list[ReplicateOutcome]) -> pd.DataFrame:
+    """One row per recorded event, all replicates stacked."""
+    frames = [
+        pd.DataFrame(o.events, columns=list(EventRow._fields)).assign(replicate=o.index)
+        for o in outcomes
+    ]
+    events = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[*EventRow._fields, "replicate"])
+    )
+    events = events[["replicate", *EventRow._fields]]
+    return events.astype(
+        {
+            "replicate": "int64",
+            "time_s": "float64",
+            "kind": "category",
+            "cause": "category",
+            "server": "int64",
+            "duration_s": "float64",
+        }
+    )
+
+
+def summarize(
+    scenario: str,
+    config: Config,
+    plan: JobPlan,
+    speed: Throughput,
+    replicates: pd.DataFrame,
+) -> dict[str, Any]:
+    """The Monte Carlo summary: means over replicates, percentiles and a 95% confidence interval of
+    the time-to-train (Student's t, scipy)."""
+    days = replicates["time_to_train_days"]
+    finished = replicates["finished"].all()
+    summary: dict[str, Any] = {
+        "scenario": scenario,
+        "seed": config.sim.seed,
+        "replicates": len(replicates),
+        "completed_fraction": float(replicates["finished"].mean()),
+        "time_to_train_days": float(days.mean()) if finished else None,
+    }
+    for q in (5, 50, 95):
+        summary[f"time_to_train_days_p{q:02d}"] = (
+            float(np.percentile(days, q)) if finished else None
+        )
+    low, high = _mean_ci95(days.to_numpy()) if finished else (None, None)
+    summary |= {"time_to_train_days_ci95_low": low, "time_to_train_days_ci95_high": high}
+    means = replicates.drop(columns=["replicate", "finished", "time_to_train_days"]).mean()
+    summary |= {str(key): float(value) for key, value in means.items()}
+    summary |= {
+        "failure_free_days": plan.work_s / SECONDS_PER_DAY,
+        "step_time_s": speed.step_time_s,
+        "tokens_per_s": speed.tokens_per_s,
+        "tflops_per_device": speed.tflops_per_device,
+        "mfu": speed.mfu,
+        "devices": plan.servers * config.hardware.devices_per_server,
+        "servers": plan.servers,
+        "spare_servers": plan.spare_servers,
+        "job_mtbf_h": plan.job_mtbf_s / 3600.0,
+        "checkpoint_policy": config.checkpoint.policy,
+        "checkpoint_interval_s": None if math.isinf(plan.interval_s) else plan.interval_s,
+        "checkpoint_write_s": plan.checkpoint_write_s,
+    }
+    return summary
+
+
+def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:
+    if len(values) < 2:
+        return None, None
+    sem = stats.sem(values)
+    if sem == 0:
+        return float(values.mean()), float(values.mean())
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=sem)
+    return float(low), float(high)
+
+
+def write_result(result: Result, out_dir: Path) -> None:
+    """Write the three files; each appears whole or not at all (write, then rename)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(result.summary, indent=2)))
+    _atomic(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
+    _atomic(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+
+
+def _atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)

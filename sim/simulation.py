@@ -1,0 +1,39 @@
+"""The lifecycle of one simulation: validate, plan, run the replicates, tabulate, write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from sim.config import Config
+from sim.montecarlo import run_replicates
+from sim.plan import plan_job
+from sim.results import Result, events_frame, replicates_frame, summarize, write_result
+from sim.validation import validate
+
+log = logging.getLogger(__name__)
+
+
+def run(config: Config, out_dir: Path | None = None, *, scenario: str = "custom") -> Result:
+    """Simulate ``config`` and return its result; also write the files when ``out_dir`` is given.
+
+    Raises ``ConfigError`` on a value the simulator cannot use.
+    """
+    started = time.perf_counter()
+    validate(config)
+    plan, speed = plan_job(config)
+    outcomes = run_replicates(
+        plan,
+        seed=config.sim.seed,
+        replicates=config.sim.replicates,
+        record_events=config.sim.record_events,
+        progress=config.sim.progress,
+    )
+    replicates = replicates_frame(outcomes, config, plan)
+    summary = summarize(scenario, config, plan, speed, replicates)
+    result = Result(summary=summary, replicates=replicates, events=events_frame(outcomes))
+    log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
+    if out_dir is not None:
+        write_result(result, out_dir)
+    return result

@@ -1,0 +1,116 @@
+"""Checks on a composed configuration, so a bad value fails early with one line that teaches."""
+
+from __future__ import annotations
+
+import math
+
+from sim.checkpointing import POLICIES
+from sim.config import Config
+from sim.errors import ConfigError
+
+FAILURE_KINDS = ("node_rate",)
+HARDWARE_KINDS = ("gpu", "cpu")
+
+
+def _positive(key: str, value: float | None) -> None:
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ConfigError(key, value, "must be a positive finite number")
+
+
+def _non_negative(key: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(key, value, "must be zero or a positive finite number")
+
+
+def _one_of(key: str, value: str, valid: tuple[str, ...] | list[str]) -> None:
+    if value not in valid:
+        raise ConfigError(key, value, f"unknown option; valid: {', '.join(valid)}")
+
+
+def validate(config: Config) -> None:
+    """Raise ``ConfigError`` on the first value the simulator cannot use."""
+    hw, model, workload, par = config.hardware, config.model, config.workload, config.parallelism
+    _one_of("hardware.kind", hw.kind, HARDWARE_KINDS)
+    for key, value in {
+        "hardware.devices_per_server": hw.devices_per_server,
+        "hardware.peak_tflops_bf16": hw.peak_tflops_bf16,
+        "hardware.memory_gb": hw.memory_gb,
+        "model.layers": model.layers,
+        "model.hidden": model.hidden,
+        "model.ffn_hidden": model.ffn_hidden,
+        "model.heads": model.heads,
+        "model.kv_heads": model.kv_heads,
+        "model.vocab_size": model.vocab_size,
+        "workload.tokens": workload.tokens,
+        "workload.seq_len": workload.seq_len,
+        "workload.global_batch_size": workload.global_batch_size,
+        "parallelism.tp": par.tp,
+        "parallelism.pp": par.pp,
+        "parallelism.dp": par.dp,
+        "parallelism.cp": par.cp,
+        "parallelism.micro_batch_size": par.micro_batch_size,
+        "parallelism.achieved_tflops_per_device": par.achieved_tflops_per_device,
+        "cluster.servers": config.cluster.servers,
+        "failures.rate_per_1000_server_days": config.failures.rate_per_1000_server_days,
+        "recovery.repair_h": config.recovery.repair_h,
+        "pricing.pue": config.pricing.pue,
+    }.items():
+        _positive(key, value)
+    for key, value in {
+        "hardware.server_power_kw": hw.server_power_kw,
+        "hardware.price_per_device_hour_usd": hw.price_per_device_hour_usd,
+        "cluster.spare_servers": config.cluster.spare_servers,
+        "checkpoint.write_s": config.checkpoint.write_s,
+        "recovery.detection_s": config.recovery.detection_s,
+        "recovery.restart_s": config.recovery.restart_s,
+        "recovery.restore_s": config.recovery.restore_s,
+        "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
+    }.items():
+        _non_negative(key, value)
+    if model.hidden % model.heads:
+        raise ConfigError("model.heads", model.heads, f"must divide model.hidden={model.hidden}")
+    if model.heads % model.kv_heads:
+        raise ConfigError(
+            "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
+        )
+    if par.achieved_tflops_per_device > hw.peak_tflops_bf16:
+        raise ConfigError(
+            "parallelism.achieved_tflops_per_device",
+            par.achieved_tflops_per_device,
+            f"must not exceed the device peak hardware.peak_tflops_bf16={hw.peak_tflops_bf16}",
+        )
+    _validate_layout(config)
+    _one_of("failures.kind", config.failures.kind, FAILURE_KINDS)
+    fraction = config.failures.server_swap_fraction
+    if not 0.0 <= fraction <= 1.0:
+        raise ConfigError("failures.server_swap_fraction", fraction, "must lie in [0, 1]")
+    _one_of("checkpoint.policy", config.checkpoint.policy, list(POLICIES))
+    if config.checkpoint.policy == "fixed":
+        _positive("checkpoint.interval_min", config.checkpoint.interval_min)
+    if config.sim.replicates < 1:
+        raise ConfigError("sim.replicates", config.sim.replicates, "must be at least 1")
+    if config.sim.horizon_days is not None:
+        _positive("sim.horizon_days", config.sim.horizon_days)
+
+
+def _validate_layout(config: Config) -> None:
+    """The parallel degrees must tile the devices exactly and the batch must split over DP."""
+    par = config.parallelism
+    devices = config.cluster.servers * config.hardware.devices_per_server
+    product = par.tp * par.pp * par.dp * par.cp
+    if product != devices:
+        raise ConfigError(
+            "parallelism",
+            f"tp={par.tp} x pp={par.pp} x dp={par.dp} x cp={par.cp} = {product}",
+            f"the product must equal the device count cluster.servers x "
+            f"hardware.devices_per_server = {config.cluster.servers} x "
+            f"{config.hardware.devices_per_server} = {devices}",
+        )
+    per_replica = config.workload.global_batch_size / par.dp
+    if per_replica != int(per_replica) or per_replica % par.micro_batch_size:
+        raise ConfigError(
+            "workload.global_batch_size",
+            config.workload.global_batch_size,
+            f"must split evenly into parallelism.dp={par.dp} replicas of whole "
+            f"micro-batches of parallelism.micro_batch_size={par.micro_batch_size}",
+        )
