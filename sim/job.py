@@ -91,15 +91,19 @@ class TrainingJob:
         start = self.env.now
         try:
             yield self.env.timeout(segment_s + write_s)
-        finally:
+        except simpy.Interrupt:
             elapsed = self.env.now - start
-            self.ledger.add(Bucket.PRODUCTIVE, min(elapsed, segment_s))
-            if elapsed > segment_s:
-                stall = elapsed - segment_s
-                self.ledger.add(Bucket.CHECKPOINT_STALL, stall)
-                self.log.record(start + segment_s, "checkpoint", "", -1, stall)
+            self._book_segment(start, min(elapsed, segment_s), max(elapsed - segment_s, 0.0))
+            raise
+        self._book_segment(start, segment_s, write_s)
         self.remaining_s -= segment_s
         self.ledger.commit()
+
+    def _book_segment(self, start: float, trained_s: float, stall_s: float) -> None:
+        self.ledger.add(Bucket.PRODUCTIVE, trained_s)
+        if stall_s > 0.0:
+            self.ledger.add(Bucket.CHECKPOINT_STALL, stall_s)
+            self.log.record(start + trained_s, "checkpoint", "", -1, stall_s)
 
     def _on_failure(self, failure: Failure) -> None:
         self.interruptions[failure.cause] += 1

@@ -1,0 +1,133 @@
+"""Engine behaviour: accounting closes, spares and repairs, horizon, seeding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import mean_and_sem, plan, simulate
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.accounting import Bucket
+from sim.engine import simulate_replicate
+from sim.montecarlo import replicate_seeds
+
+HOUR = 3600.0
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> object:
+    interval = draw(st.one_of(st.just(math.inf), st.floats(10.0, 20_000.0)))
+    write = draw(st.floats(0.0, 600.0))
+    work = draw(st.floats(100.0, 200_000.0))
+    # Keep the job finishable in reasonable time: segments no longer than ~2 MTBFs.
+    segment = min(interval, work) + write
+    mtbf = draw(st.floats(max(segment / 2.0, 60.0), 1e6))
+    return plan(
+        work_s=work,
+        interval_s=interval,
+        checkpoint_write_s=write,
+        detection_s=draw(st.floats(0.0, mtbf / 10)),
+        restart_s=draw(st.floats(0.0, mtbf / 10)),
+        restore_s=draw(st.floats(0.0, mtbf / 10)),
+        repair_mean_s=draw(st.floats(1.0, 50_000.0)),
+        servers=draw(st.integers(1, 64)),
+        spare_servers=draw(st.integers(0, 3)),
+        swap_fraction=draw(st.floats(0.0, 1.0)),
+        horizon_s=draw(st.one_of(st.none(), st.floats(1.0, 2e6))),
+        job_mtbf_s=mtbf,
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(p=plans(), seed=st.integers(0, 2**32 - 1))
+def test_buckets_sum_to_wall_clock_in_every_replicate(p: object, seed: int) -> None:
+    out = simulate_replicate(p, np.random.SeedSequence(seed), 0)  # type: ignore[arg-type]
+    assert sum(out.seconds.values()) == pytest.approx(out.wall_s, rel=1e-9, abs=1e-6)
+    assert all(v >= -1e-6 for v in out.seconds.values())
+    if out.finished:
+        # Every second of work is done exactly once: the rest was rolled back as lost work.
+        assert out.seconds[Bucket.PRODUCTIVE] == pytest.approx(p.work_s, rel=1e-9)  # type: ignore[attr-defined]
+
+
+def test_no_failures_means_work_plus_checkpoints() -> None:
+    p = plan(work_s=10 * HOUR, interval_s=HOUR, job_mtbf_s=1e15)
+    (out,) = simulate(p, 1)
+    assert out.wall_s == pytest.approx(10 * HOUR + 10 * p.checkpoint_write_s)
+    assert out.seconds[Bucket.CHECKPOINT_STALL] == pytest.approx(10 * p.checkpoint_write_s)
+
+
+def test_policy_none_writes_no_checkpoint_and_loses_everything_on_failure() -> None:
+    p = plan(work_s=2 * HOUR, interval_s=math.inf, job_mtbf_s=4 * HOUR)
+    outcomes = simulate(p, 50)
+    assert all(o.seconds[Bucket.CHECKPOINT_STALL] == 0 for o in outcomes)
+    failed = [o for o in outcomes if sum(o.interruptions.values()) > 0]
+    assert failed and all(o.seconds[Bucket.LOST_WORK] > 0 for o in failed)
+
+
+def test_with_no_spares_the_job_waits_for_each_repair() -> None:
+    # Every failure needs a swap and there is no spare: the job waits for the repair, which runs
+    # alongside detection. For exponential repairs with mean D, E[max(0, repair - d)] = D e^(-d/D).
+    repair_s, detection_s = HOUR, 120.0
+    p = plan(
+        spare_servers=0,
+        swap_fraction=1.0,
+        repair_mean_s=repair_s,
+        detection_s=detection_s,
+        job_mtbf_s=100 * HOUR,  # rare enough that repairs seldom overlap
+        work_s=2000 * HOUR,
+    )
+    outcomes = simulate(p, 200)
+    waits = [o.seconds[Bucket.WAITING_FOR_SERVERS] for o in outcomes]
+    failures = sum(sum(o.interruptions.values()) for o in outcomes)
+    expected = repair_s * math.exp(-detection_s / repair_s)
+    assert sum(waits) / failures == pytest.approx(expected, rel=0.05)
+
+
+def test_with_enough_spares_nobody_waits() -> None:
+    p = plan(spare_servers=50, swap_fraction=1.0, repair_mean_s=HOUR, job_mtbf_s=5 * HOUR)
+    outcomes = simulate(p, 10)
+    assert sum(sum(o.interruptions.values()) for o in outcomes) > 50
+    assert all(o.seconds[Bucket.WAITING_FOR_SERVERS] == 0 for o in outcomes)
+
+
+def test_restart_only_failures_need_no_spare() -> None:
+    p = plan(spare_servers=0, swap_fraction=0.0, job_mtbf_s=5 * HOUR)
+    outcomes = simulate(p, 10)
+    assert all(o.seconds[Bucket.WAITING_FOR_SERVERS] == 0 for o in outcomes)
+
+
+def test_horizon_cuts_the_run_and_keeps_the_accounting_closed() -> None:
+    p = plan(work_s=100 * HOUR, horizon_s=10 * HOUR, job_mtbf_s=3 * HOUR)
+    for out in simulate(p, 5):
+        assert not out.finished
+        assert out.wall_s == pytest.approx(10 * HOUR)
+        assert sum(out.seconds.values()) == pytest.approx(10 * HOUR)
+
+
+def test_job_failure_count_matches_the_configured_rate() -> None:
+    # Failures strike all the time (recovery included), so over the wall clock they come at 1/M.
+    p = plan(work_s=500 * HOUR, job_mtbf_s=5 * HOUR)
+    outcomes = simulate(p, 40)
+    rate, sem = mean_and_sem([sum(o.interruptions.values()) / o.wall_s for o in outcomes])
+    assert rate == pytest.approx(1 / p.job_mtbf_s, abs=4 * sem)
+
+
+def test_replicate_numbers_do_not_depend_on_how_many_replicates_run() -> None:
+    p = plan(job_mtbf_s=5 * HOUR)
+    few = [o.wall_s for o in simulate(p, 3, seed=7)]
+    many = [o.wall_s for o in simulate(p, 6, seed=7)]
+    assert many[:3] == few
+
+
+def test_different_seeds_differ() -> None:
+    p = plan(job_mtbf_s=5 * HOUR)
+    assert simulate(p, 1, seed=1)[0].wall_s != simulate(p, 1, seed=2)[0].wall_s
+
+
+def test_seeds_are_children_of_one_seed_sequence() -> None:
+    seeds = replicate_seeds(3, 2)
+    assert [s.spawn_key for s in seeds] == [(0,), (1,)]
+    assert all(s.entropy == 3 for s in seeds)

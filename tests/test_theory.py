@@ -1,0 +1,68 @@
+"""Simulation against theory: with exponential failures and fixed costs the Monte Carlo mean must
+match the exact renewal result (Daly 2006), and the best simulated interval must sit near Daly's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import mean_and_sem, plan, simulate
+
+from sim.analytic import daly_interval_s, expected_job_time_s
+
+HOUR = 3600.0
+
+
+@pytest.mark.parametrize(
+    ("mtbf_h", "interval_h", "checkpoint_s", "expect_ettr_below_0_7"),
+    [
+        (10.0, 1.0, 300.0, False),  # rare failures: ETTR 0.88
+        (4.0, 2.0, 600.0, True),  # interval far above the optimum: ETTR 0.67
+        (1.0, 0.5, 300.0, True),  # a failure every hour: ETTR 0.46
+    ],
+)
+def test_mean_time_to_train_matches_exact_closed_form_within_1_percent(
+    mtbf_h: float, interval_h: float, checkpoint_s: float, expect_ettr_below_0_7: bool
+) -> None:
+    p = plan(
+        work_s=200 * HOUR,
+        interval_s=interval_h * HOUR,
+        checkpoint_write_s=checkpoint_s,
+        job_mtbf_s=mtbf_h * HOUR,
+    )
+    outcomes = simulate(p, replicates=800)
+    mean, sem = mean_and_sem([o.wall_s for o in outcomes])
+    exact = expected_job_time_s(p.work_s, p.interval_s, checkpoint_s, p.recovery_s, p.job_mtbf_s)
+    assert sem / exact < 0.0025, "too few replicates for a 1% test"
+    assert mean == pytest.approx(exact, rel=0.01)
+    assert (p.work_s / exact < 0.7) is expect_ettr_below_0_7
+
+
+def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly() -> None:
+    base = plan(
+        work_s=100 * HOUR,
+        checkpoint_write_s=120.0,
+        detection_s=60.0,
+        restart_s=180.0,
+        restore_s=60.0,
+        job_mtbf_s=2 * HOUR,
+    )
+    daly = daly_interval_s(base.checkpoint_write_s, base.job_mtbf_s)
+    factors = np.geomspace(0.4, 2.5, 13)
+    # Common random numbers: every interval sees the same failure times (same seed).
+    means = [
+        np.mean([o.wall_s for o in simulate(plan(**_fields(base), interval_s=f * daly), 150)])
+        for f in factors
+    ]
+    # The cost curve is near-parabolic in log(interval); its vertex is the simulated optimum.
+    a, b, _ = np.polyfit(np.log(factors), means, 2)
+    best = daly * np.exp(-b / (2 * a))
+    assert a > 0
+    assert best == pytest.approx(daly, rel=0.10)
+
+
+def _fields(p: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    fields = asdict(p)  # type: ignore[call-overload]
+    fields.pop("interval_s")
+    return fields
