@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench validation clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: lint
 
 bench: $(BIN)/.installed
 	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks
+
+validation: $(BIN)/.installed
+	$(BIN)/python tests/validation_table.py
 
 clean:
 	rm -rf $(VENV) outputs multirun

@@ -1,0 +1,76 @@
+"""Engine speed on llama_405b. Run with `make bench` (excluded from the default test run).
+
+Reports: wall time of one replicate, events per second against bare SimPy timeouts measured in the
+same run, and the time of 1,000 replicates. Targets from issue 2: at most 100 ms per replicate and
+60 s for 1,000 replicates on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+import sim
+from sim.engine import CountingEnvironment, simulate_replicate
+from sim.montecarlo import run_replicates
+from sim.plan import JobPlan, plan_job
+
+pytestmark = pytest.mark.benchmark
+
+
+@pytest.fixture(scope="module")
+def llama_plan() -> JobPlan:
+    plan, _ = plan_job(sim.load_config("llama_405b"))
+    return plan
+
+
+def test_one_llama_405b_replicate(benchmark: Any, llama_plan: JobPlan) -> None:
+    seed = np.random.SeedSequence(0)
+    out = benchmark(simulate_replicate, llama_plan, seed, 0, record_events=False)
+    print(f"\none replicate: mean {benchmark.stats['mean'] * 1e3:.1f} ms, "
+          f"{out.engine_events} SimPy events")  # fmt: skip
+
+
+def test_one_llama_405b_replicate_recording_events(benchmark: Any, llama_plan: JobPlan) -> None:
+    seed = np.random.SeedSequence(0)
+    benchmark(simulate_replicate, llama_plan, seed, 0, record_events=True)
+    print(f"\none replicate with events recorded: mean {benchmark.stats['mean'] * 1e3:.1f} ms")
+
+
+def _bare_timeouts(env: simpy.Environment, n: int) -> Generator[simpy.Event, Any, None]:
+    for _ in range(n):
+        yield env.timeout(1.0)
+
+
+def test_events_per_second_against_bare_simpy(llama_plan: JobPlan) -> None:
+    seeds = np.random.SeedSequence(0).spawn(20)
+    started = time.perf_counter()
+    events = sum(
+        simulate_replicate(llama_plan, s, i, record_events=False).engine_events
+        for i, s in enumerate(seeds)
+    )
+    engine_rate = events / (time.perf_counter() - started)
+
+    env = CountingEnvironment()  # counted the same way as the engine: one per env.step()
+    env.process(_bare_timeouts(env, 500_000))
+    started = time.perf_counter()
+    env.run()
+    bare_rate = env.processed / (time.perf_counter() - started)
+    print(f"\nengine {engine_rate:,.0f} events/s; bare SimPy timeouts {bare_rate:,.0f} events/s; "
+          f"ratio {engine_rate / bare_rate:.2f}")  # fmt: skip
+    assert events > 0
+
+
+def test_one_thousand_replicates(llama_plan: JobPlan) -> None:
+    started = time.perf_counter()
+    outcomes = run_replicates(
+        llama_plan, seed=0, replicates=1000, record_events=False, progress=False
+    )
+    elapsed = time.perf_counter() - started
+    print(f"\n1,000 replicates: {elapsed:.1f} s ({elapsed:.1f} ms per replicate)")
+    assert len(outcomes) == 1000

@@ -1,0 +1,23 @@
+"""Published figures the simulator reproduces, each within its stated tolerance, and the README's
+table equal to what the code computes today (regenerate with `make validation`)."""
+
+from __future__ import annotations
+
+import pytest
+from validation_table import README, Row, readme_table, render, rows
+
+
+@pytest.fixture(scope="module")
+def table_rows() -> list[Row]:
+    return rows()
+
+
+def test_each_published_figure_within_its_tolerance(table_rows: list[Row]) -> None:
+    for row in table_rows:
+        assert abs(row.error) <= row.tolerance, f"{row.figure}: {row.error:+.1%}"
+
+
+def test_readme_table_is_generated_not_typed(table_rows: list[Row]) -> None:
+    assert readme_table(README.read_text()) == render(table_rows), (
+        "README validation table is stale: run `make validation`"
+    )

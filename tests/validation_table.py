@@ -1,0 +1,113 @@
+"""The README's validation table: published figures against what the simulator computes.
+
+`python tests/validation_table.py` rewrites the table in README.md; `test_validation_table.py`
+fails when the README and the code disagree, so the table is never typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import sim
+from sim.model import parameter_count
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- validation:start -->", "<!-- validation:end -->"
+LLAMA3 = "Llama 3 paper (arXiv 2407.21783)"
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    source: str
+    published: float
+    simulated: float
+    tolerance: float  # relative; the test that asserts it is named in the README
+    unit: str = ""
+    scale: float = 1.0
+
+    @property
+    def error(self) -> float:
+        return self.simulated / self.published - 1.0
+
+    def cells(self) -> list[str]:
+        def fmt(x: float) -> str:
+            v = x / self.scale
+            return f"{v:.4g}{self.unit}" if abs(v) < 1000 else f"{v:,.0f}{self.unit}"
+
+        return [
+            self.figure,
+            self.source,
+            fmt(self.published),
+            fmt(self.simulated),
+            f"{self.error:+.2%}",
+            f"±{self.tolerance:.0%}",
+        ]
+
+
+def rows() -> list[Row]:
+    config = sim.load_config("llama_405b", ["sim.progress=false", "sim.record_events=false"])
+    n = parameter_count(config.model)
+    full = sim.run(config, scenario="llama_405b").summary
+    window = sim.load_config(
+        "llama_405b", ["sim.progress=false", "sim.record_events=false", "sim.horizon_days=54"]
+    )
+    snapshot = sim.run(window, scenario="llama_405b").summary
+    return [
+        Row("Llama 3.1 405B parameters", f"{LLAMA3}, Table 3", 405e9, n, 0.01, " B", 1e9),
+        Row(
+            "Training FLOPs, 6 x N x 15.6T tokens",
+            f"{LLAMA3}, Section 3.2.1",
+            3.8e25,
+            6 * n * config.workload.tokens,
+            0.03,
+            "e25",
+            1e25,
+        ),
+        Row(
+            "H100 GPU-hours of the 405B training",
+            "Llama 3.1 model card",
+            30.84e6,
+            full["device_hours"],
+            0.20,
+            " M",
+            1e6,
+        ),
+        Row(
+            "Unexpected interruptions in 54 days",
+            f"{LLAMA3}, Table 5",
+            419,
+            snapshot["interruptions_unexpected"],
+            0.05,
+        ),
+    ]
+
+
+def render(table_rows: list[Row]) -> str:
+    header = ["Figure", "Source", "Published", "Simulated", "Error", "Tolerance"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in table_rows]
+    return "\n".join(lines)
+
+
+def readme_table(text: str) -> str:
+    match = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    return match.group(1) if match else ""
+
+
+def write_readme(table: str) -> None:
+    text = README.read_text()
+    if START not in text:
+        sys.exit(f"{README} has no {START} marker")
+    new = re.sub(
+        re.escape(START) + r".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.S
+    )
+    README.write_text(new)
+
+
+if __name__ == "__main__":
+    write_readme(render(rows()))
+    print(readme_table(README.read_text()))
