@@ -17,16 +17,24 @@ from omegaconf import MISSING
 
 @dataclass
 class HardwareConfig:
-    """A server type: its devices, what they compute and what the server costs to run."""
+    """A server type. A GPU server's devices are its GPUs; a CPU server's devices are its CPU
+    sockets, and their memory is the host DRAM."""
 
     name: str = MISSING
-    kind: str = "gpu"  # "gpu" or "cpu": a CPU server's compute devices are its sockets
+    kind: str = "gpu"  # "gpu" or "cpu"
     device: str = MISSING
     devices_per_server: int = MISSING
     peak_tflops_bf16: float = MISSING  # dense, per device
-    memory_gb: float = MISSING  # per device
+    peak_tflops_fp8: float | None = None  # dense, per device; None where the device has no FP8
+    memory_gib: float = MISSING  # per device
+    memory_bandwidth_tbyte_per_s: float = MISSING  # per device
+    memory_reserve_gib: float = MISSING  # per device, kept by the runtime and framework
+    intra_server_gbyte_per_s: float = MISSING  # per device, to its peers in the server
+    network_gbit_per_s: float = MISSING  # per server, to the other servers
+    cpu_cores: int = MISSING  # per server
+    host_memory_gib: float = MISSING  # per server
     server_power_kw: float = MISSING
-    price_per_device_hour_usd: float = MISSING
+    price_per_server_hour_usd: float = MISSING
 
 
 @dataclass
@@ -41,6 +49,10 @@ class ModelConfig:
     kv_heads: int = MISSING
     vocab_size: int = MISSING
     tied_embeddings: bool = False
+    mlp: str = "swiglu"  # "swiglu" (three matrices) or "gelu" (two)
+    norm: str = "rmsnorm"  # "rmsnorm" (scale only) or "layernorm" (scale and bias)
+    position_embeddings: int = 0  # learned absolute positions (GPT-3: 2048); 0 for rotary
+    dropout: bool = False  # dropout layers keep masks and outputs for backward
 
 
 @dataclass
@@ -55,14 +67,21 @@ class WorkloadConfig:
 
 @dataclass
 class ParallelismConfig:
-    """How the job is laid out on the devices, and (until the throughput model) its speed."""
+    """How the job is laid out on the devices, what it keeps in memory, and (until the throughput
+    model) its measured speed."""
 
     tp: int = 1
     pp: int = 1
     dp: int = 1
     cp: int = 1
     micro_batch_size: int = 1
-    achieved_tflops_per_device: float = MISSING
+    sequence_parallel: bool = True  # shard the norm and dropout activations over TP too
+    recompute: str = (
+        "selective"  # "none", "selective" (attention core; as FlashAttention) or "full"
+    )
+    zero_stage: int = 1  # 0: replicate, 1: shard optimizer, 2: + gradients, 3: + weights over DP
+    fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
+    achieved_tflops_per_device: float = MISSING  # model FLOP/s actually reached
 
 
 @dataclass

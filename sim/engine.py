@@ -68,12 +68,9 @@ def simulate_replicate(
             rng=np.random.default_rng(failure_seed),
         )
     )
-    if plan.horizon_s is None:
-        env.run(until=job.process)
-    else:
-        env.run(until=env.any_of([job.process, env.timeout(plan.horizon_s)]))
-        job.stop()
-        env.run(until=job.process)
+    env.run(until=env.any_of([job.process, env.timeout(plan.limit_s)]))
+    job.stop()
+    env.run(until=job.process)
     return ReplicateOutcome(
         index=index,
         wall_s=env.now,

@@ -10,6 +10,7 @@ from sim.config import Config
 from sim.throughput import Throughput, throughput
 
 SECONDS_PER_DAY = 86_400.0
+STALL_LIMIT = 100.0  # without a horizon, give up on a replicate after 100x its failure-free time
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,21 @@ class JobPlan:
     failure_rate_per_server_s: float
     swap_fraction: float
     horizon_s: float | None  # None: run until the work is done
+
+    @property
+    def failure_free_s(self) -> float:
+        """Wall-clock time with no failure: the work and its checkpoints."""
+        checkpoints = (
+            0.0 if math.isinf(self.interval_s) else math.ceil(self.work_s / self.interval_s)
+        )
+        return self.work_s + checkpoints * self.checkpoint_write_s
+
+    @property
+    def limit_s(self) -> float:
+        """Where a replicate stops: the horizon, or else STALL_LIMIT times the failure-free time,
+        so a job that can never finish (say, broken servers pile up faster than repairs return
+        them) ends as unfinished instead of running forever."""
+        return self.horizon_s if self.horizon_s is not None else STALL_LIMIT * self.failure_free_s
 
     @property
     def job_mtbf_s(self) -> float:

@@ -13,14 +13,20 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"scenario {s['scenario']}: {s['replicates']} replicates, seed {s['seed']}",
         f"  devices            {s['devices']:,} ({s['servers']:,} servers + "
         f"{s['spare_servers']} spares)",
+        f"  model              {s['model']}, {s['model_parameters'] / 1e9:.2f} B parameters, on "
+        f"{s['device']}",
+        f"  memory per device  {s['memory_per_device_gib']:.1f} of {s['memory_capacity_gib']:g} GiB"
+        f" (weights {s['memory_weights_gib']:.1f}, gradients {s['memory_gradients_gib']:.1f}, "
+        f"optimizer {s['memory_optimizer_gib']:.1f}, activations {s['memory_activations_gib']:.1f},"
+        f" reserve {s['memory_reserve_gib']:.1f})",
         f"  step time          {s['step_time_s']:.2f} s at {s['tflops_per_device']:.0f} TFLOP/s "
         f"per device (MFU {s['mfu']:.0%})",
     ]
     if s["time_to_train_days"] is not None:
         lines.append(
-            f"  time to train      {s['time_to_train_days']:.1f} days (p05 "
-            f"{s['time_to_train_days_p05']:.1f}, p50 {s['time_to_train_days_p50']:.1f}, p95 "
-            f"{s['time_to_train_days_p95']:.1f}); failure-free {s['failure_free_days']:.1f} days"
+            f"  time to train      {s['time_to_train_days']:.3g} days (p05 "
+            f"{s['time_to_train_days_p05']:.3g}, p50 {s['time_to_train_days_p50']:.3g}, p95 "
+            f"{s['time_to_train_days_p95']:.3g}); failure-free {s['failure_free_days']:.3g} days"
         )
     else:
         lines.append(
@@ -28,9 +34,9 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{s['completed_fraction']:.0%} of replicates finished"
         )
     lines += [
-        f"  device-hours       {s['device_hours'] / 1e6:.2f} M",
-        f"  cost               ${s['cost_usd'] / 1e6:.1f} M (compute "
-        f"${s['compute_cost_usd'] / 1e6:.1f} M, energy ${s['energy_cost_usd'] / 1e6:.1f} M)",
+        f"  device-hours       {_count(s['device_hours'])}",
+        f"  cost               ${_count(s['cost_usd'])} (compute ${_count(s['compute_cost_usd'])}, "
+        f"energy ${_count(s['energy_cost_usd'])})",
         f"  ETTR               {s['ettr']:.3f}",
         f"  interruptions      {s['interruptions_unexpected']:.1f} unexpected, "
         f"{s['interruptions_planned']:.1f} planned (job MTBF {s['job_mtbf_h']:.2f} h)",
@@ -48,3 +54,11 @@ def format_summary(summary: dict[str, Any]) -> str:
         hours = s[f"{bucket.value}_h"]
         lines.append(f"    {bucket.value:<22}{hours:>10.1f}  {hours / wall_h:6.1%}")
     return "\n".join(lines)
+
+
+def _count(value: float) -> str:
+    """A large count in a few digits: 30.25 M, 1.6 k."""
+    for scale, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.4g}"

@@ -17,6 +17,8 @@ from sim.accounting import Bucket
 from sim.config import Config
 from sim.engine import ReplicateOutcome
 from sim.events import EventRow
+from sim.memory import MemoryBreakdown
+from sim.model import parameter_count
 from sim.plan import SECONDS_PER_DAY, JobPlan
 from sim.throughput import Throughput
 
@@ -38,13 +40,14 @@ def replicates_frame(
     outcomes: list[ReplicateOutcome], config: Config, plan: JobPlan
 ) -> pd.DataFrame:
     """One row per replicate: time, money, ETTR, interruptions and every accounting bucket."""
-    devices_held = (plan.servers + plan.spare_servers) * config.hardware.devices_per_server
-    server_kw_held = (plan.servers + plan.spare_servers) * config.hardware.server_power_kw
+    servers_held = plan.servers + plan.spare_servers
+    devices_held = servers_held * config.hardware.devices_per_server
+    server_kw_held = servers_held * config.hardware.server_power_kw
     causes = sorted({cause for o in outcomes for cause in o.interruptions})
     rows = []
     for o in outcomes:
         wall_h = o.wall_s / 3600.0
-        compute_usd = devices_held * wall_h * config.hardware.price_per_device_hour_usd
+        compute_usd = servers_held * wall_h * config.hardware.price_per_server_hour_usd
         energy_usd = (
             server_kw_held * wall_h * config.pricing.pue * config.pricing.energy_usd_per_kwh
         )
@@ -97,6 +100,7 @@ def summarize(
     config: Config,
     plan: JobPlan,
     speed: Throughput,
+    memory: MemoryBreakdown,
     replicates: pd.DataFrame,
 ) -> dict[str, Any]:
     """The Monte Carlo summary: means over replicates, percentiles and a 95% confidence interval of
@@ -119,6 +123,20 @@ def summarize(
     means = replicates.drop(columns=["replicate", "finished", "time_to_train_days"]).mean()
     summary |= {str(key): float(value) for key, value in means.items()}
     summary |= {
+        "hardware": config.hardware.name,
+        "device": config.hardware.device,
+        "model": config.model.name,
+        "model_parameters": float(parameter_count(config.model)),
+        "model_flops_per_token": speed.model_flops_per_token,
+        "hardware_flops_per_token": speed.hardware_flops_per_token,
+        "memory_per_device_gib": memory.total_gib,
+        "memory_capacity_gib": memory.capacity_gib,
+        "memory_weights_gib": memory.weights_gib,
+        "memory_gradients_gib": memory.gradients_gib,
+        "memory_optimizer_gib": memory.optimizer_gib,
+        "memory_activations_gib": memory.activations_gib,
+        "memory_reserve_gib": memory.reserve_gib,
+        "memory_fullest_stage": memory.stage,
         "failure_free_days": plan.work_s / SECONDS_PER_DAY,
         "step_time_s": speed.step_time_s,
         "tokens_per_s": speed.tokens_per_s,

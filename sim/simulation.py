@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from sim.config import Config
+from sim.memory import memory_per_device
 from sim.montecarlo import run_replicates
-from sim.plan import plan_job
+from sim.plan import STALL_LIMIT, plan_job
 from sim.results import Result, events_frame, replicates_frame, summarize, write_result
 from sim.validation import validate
 
@@ -23,6 +24,7 @@ def run(config: Config, out_dir: Path | None = None, *, scenario: str = "custom"
     started = time.perf_counter()
     validate(config)
     plan, speed = plan_job(config)
+    memory = memory_per_device(config)
     outcomes = run_replicates(
         plan,
         seed=config.sim.seed,
@@ -30,8 +32,17 @@ def run(config: Config, out_dir: Path | None = None, *, scenario: str = "custom"
         record_events=config.sim.record_events,
         progress=config.sim.progress,
     )
+    stalled = sum(not o.finished for o in outcomes)
+    if stalled and plan.horizon_s is None:
+        log.warning(
+            "%d of %d replicates did not finish within %.0fx their failure-free time; check the "
+            "failure rate, spares and repair time",
+            stalled,
+            len(outcomes),
+            STALL_LIMIT,
+        )
     replicates = replicates_frame(outcomes, config, plan)
-    summary = summarize(scenario, config, plan, speed, replicates)
+    summary = summarize(scenario, config, plan, speed, memory, replicates)
     result = Result(summary=summary, replicates=replicates, events=events_frame(outcomes))
     log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
     if out_dir is not None:

@@ -7,6 +7,8 @@ import math
 from sim.checkpointing import POLICIES
 from sim.config import Config
 from sim.errors import ConfigError
+from sim.memory import memory_per_device
+from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 
 FAILURE_KINDS = ("node_rate",)
 HARDWARE_KINDS = ("gpu", "cpu")
@@ -34,7 +36,12 @@ def validate(config: Config) -> None:
     for key, value in {
         "hardware.devices_per_server": hw.devices_per_server,
         "hardware.peak_tflops_bf16": hw.peak_tflops_bf16,
-        "hardware.memory_gb": hw.memory_gb,
+        "hardware.memory_gib": hw.memory_gib,
+        "hardware.memory_bandwidth_tbyte_per_s": hw.memory_bandwidth_tbyte_per_s,
+        "hardware.intra_server_gbyte_per_s": hw.intra_server_gbyte_per_s,
+        "hardware.network_gbit_per_s": hw.network_gbit_per_s,
+        "hardware.cpu_cores": hw.cpu_cores,
+        "hardware.host_memory_gib": hw.host_memory_gib,
         "model.layers": model.layers,
         "model.hidden": model.hidden,
         "model.ffn_hidden": model.ffn_hidden,
@@ -58,7 +65,10 @@ def validate(config: Config) -> None:
         _positive(key, value)
     for key, value in {
         "hardware.server_power_kw": hw.server_power_kw,
-        "hardware.price_per_device_hour_usd": hw.price_per_device_hour_usd,
+        "hardware.price_per_server_hour_usd": hw.price_per_server_hour_usd,
+        "hardware.memory_reserve_gib": hw.memory_reserve_gib,
+        "model.position_embeddings": model.position_embeddings,
+        "parallelism.fewer_layers_first_last": par.fewer_layers_first_last,
         "cluster.spare_servers": config.cluster.spare_servers,
         "checkpoint.write_s": config.checkpoint.write_s,
         "recovery.detection_s": config.recovery.detection_s,
@@ -67,6 +77,13 @@ def validate(config: Config) -> None:
         "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
     }.items():
         _non_negative(key, value)
+    if hw.peak_tflops_fp8 is not None:
+        _positive("hardware.peak_tflops_fp8", hw.peak_tflops_fp8)
+    _one_of("model.mlp", model.mlp, list(MLP_MATRICES))
+    _one_of("model.norm", model.norm, list(NORM_PARAMETERS))
+    _one_of("parallelism.recompute", par.recompute, RECOMPUTE_MODES)
+    if par.zero_stage not in (0, 1, 2, 3):
+        raise ConfigError("parallelism.zero_stage", par.zero_stage, "must be 0, 1, 2 or 3")
     if model.hidden % model.heads:
         raise ConfigError("model.heads", model.heads, f"must divide model.hidden={model.hidden}")
     if model.heads % model.kv_heads:
@@ -80,6 +97,8 @@ def validate(config: Config) -> None:
             f"must not exceed the device peak hardware.peak_tflops_bf16={hw.peak_tflops_bf16}",
         )
     _validate_layout(config)
+    _validate_memory(config)  # before the batch: memory is the first thing a bad plan runs into
+    _validate_batch(config)
     _one_of("failures.kind", config.failures.kind, FAILURE_KINDS)
     fraction = config.failures.server_swap_fraction
     if not 0.0 <= fraction <= 1.0:
@@ -94,18 +113,44 @@ def validate(config: Config) -> None:
 
 
 def _validate_layout(config: Config) -> None:
-    """The parallel degrees must tile the devices exactly and the batch must split over DP."""
-    par = config.parallelism
-    devices = config.cluster.servers * config.hardware.devices_per_server
+    """The parallel degrees must tile the devices, fit the server and split the model and batch."""
+    par, model = config.parallelism, config.model
+    per_server = config.hardware.devices_per_server
+    devices = config.cluster.servers * per_server
     product = par.tp * par.pp * par.dp * par.cp
     if product != devices:
         raise ConfigError(
             "parallelism",
             f"tp={par.tp} x pp={par.pp} x dp={par.dp} x cp={par.cp} = {product}",
             f"the product must equal the device count cluster.servers x "
-            f"hardware.devices_per_server = {config.cluster.servers} x "
-            f"{config.hardware.devices_per_server} = {devices}",
+            f"hardware.devices_per_server = {config.cluster.servers} x {per_server} = {devices}",
         )
+    if par.tp > per_server:
+        raise ConfigError(
+            "parallelism.tp",
+            par.tp,
+            f"tensor parallelism must stay inside one server: at most "
+            f"hardware.devices_per_server={per_server}",
+        )
+    if model.heads % par.tp:
+        raise ConfigError("parallelism.tp", par.tp, f"must divide model.heads={model.heads}")
+    spread = model.layers + 2 * par.fewer_layers_first_last
+    if spread % par.pp or (par.pp > 1 and spread // par.pp <= par.fewer_layers_first_last):
+        raise ConfigError(
+            "parallelism.pp",
+            par.pp,
+            f"must divide model.layers={model.layers} (+ 2 x parallelism.fewer_layers_first_last="
+            f"{par.fewer_layers_first_last}) into equal pipeline stages",
+        )
+    if config.workload.seq_len % par.cp:
+        raise ConfigError(
+            "parallelism.cp", par.cp, f"must divide workload.seq_len={config.workload.seq_len}"
+        )
+
+
+def _validate_batch(config: Config) -> None:
+    """The global batch must split into whole micro-batches on every data-parallel replica."""
+    par = config.parallelism
     per_replica = config.workload.global_batch_size / par.dp
     if per_replica != int(per_replica) or per_replica % par.micro_batch_size:
         raise ConfigError(
@@ -114,3 +159,28 @@ def _validate_layout(config: Config) -> None:
             f"must split evenly into parallelism.dp={par.dp} replicas of whole "
             f"micro-batches of parallelism.micro_batch_size={par.micro_batch_size}",
         )
+
+
+def _validate_memory(config: Config) -> None:
+    """A plan that does not fit says what it needs, against what the device has, and what helps."""
+    memory = memory_per_device(config)
+    if memory.fits:
+        return
+    par, hw = config.parallelism, config.hardware
+    helps = []
+    if par.tp < hw.devices_per_server:
+        helps.append(f"raise parallelism.tp (up to {hw.devices_per_server})")
+    helps.append("raise parallelism.pp")
+    if par.recompute != "full":
+        helps.append("set parallelism.recompute=full")
+    if par.zero_stage < 3:
+        helps.append(f"shard more with parallelism.zero_stage={par.zero_stage + 1}")
+    if par.micro_batch_size > 1:
+        helps.append("lower parallelism.micro_batch_size")
+    raise ConfigError(
+        "parallelism",
+        f"tp={par.tp} pp={par.pp} dp={par.dp} cp={par.cp} recompute={par.recompute} "
+        f"zero_stage={par.zero_stage}",
+        f"does not fit in memory: needs {memory.describe()}, but {hw.device} has "
+        f"{hw.memory_gib:g} GiB; try: {'; '.join(helps)}",
+    )

@@ -88,8 +88,9 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("scenario=nope", "scenario=nope: no such option; valid: llama_405b"),
-        ("hardware=nope", "hardware=nope: no such option; valid: h100_sxm"),
+        ("scenario=nope", "scenario=nope: no such option; valid: cpu_llama_1b, llama_405b"),
+        ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_genoa, "
+         "h100_sxm, h200_sxm, mi300x, xeon_spr_amx"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
         ("+sim.speed=1", "sim.speed=1: unknown key; valid:"),
@@ -109,12 +110,25 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
          "valid: fixed, none, young, daly"),
         ("parallelism.dp=64", "the product must equal the device count cluster.servers x "
          "hardware.devices_per_server = 2048 x 8 = 16384"),
+        ("parallelism.tp=16 parallelism.dp=64", "parallelism.tp=16: tensor parallelism must stay "
+         "inside one server: at most hardware.devices_per_server=8"),
+        ("parallelism.pp=9 parallelism.dp=228", "product must equal"),
+        (
+            "parallelism.pp=32 parallelism.dp=64 parallelism.fewer_layers_first_last=0",
+            "parallelism.pp=32: must divide model.layers=126",
+        ),
+        ("parallelism.tp=1 parallelism.pp=1 parallelism.dp=16384", "does not fit in memory: needs "
+         "weights 756.0 + gradients 0.0 + optimizer 0.3 + activations 504.0 + reserve 4.0 = "
+         "1264.3 GiB on pipeline stage 0, but H100 SXM 80GB has 80 GiB; try: raise "
+         "parallelism.tp (up to 8); raise parallelism.pp; set parallelism.recompute=full"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_a_non_zero_exit(
     override: str, message: str, tmp_path: Path
 ) -> None:
-    proc = run_sim("scenario=llama_405b", override, f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    proc = run_sim(
+        "scenario=llama_405b", *override.split(), f"hydra.run.dir={tmp_path}", cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("error: ")

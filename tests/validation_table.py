@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sim
+from sim.config import ModelConfig
 from sim.model import parameter_count
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -56,8 +57,18 @@ def rows() -> list[Row]:
         "llama_405b", ["sim.progress=false", "sim.record_events=false", "sim.horizon_days=54"]
     )
     snapshot = sim.run(window, scenario="llama_405b").summary
+    sizes = [
+        Row(f"{label} parameters", source, published, parameter_count(model), 0.01, " B", 1e9)
+        for label, source, published, model in [
+            ("Llama 3.2 1B", "Llama 3.2 model card", 1.23e9, _model("llama3_1b")),
+            ("Llama 3.1 8B", "Llama 3.1 model card", 8.03e9, _model("llama3_8b")),
+            ("Llama 3.1 70B", "Llama 3.1 model card", 70.6e9, _model("llama3_70b")),
+            ("Llama 3.1 405B", f"{LLAMA3}, Table 3", 405e9, config.model),
+            ("GPT-3 175B", "Brown et al. 2020, Table 2.1", 175e9, _model("gpt3_175b")),
+        ]
+    ]
     return [
-        Row("Llama 3.1 405B parameters", f"{LLAMA3}, Table 3", 405e9, n, 0.01, " B", 1e9),
+        *sizes,
         Row(
             "Training FLOPs, 6 x N x 15.6T tokens",
             f"{LLAMA3}, Section 3.2.1",
@@ -84,6 +95,10 @@ def rows() -> list[Row]:
             0.05,
         ),
     ]
+
+
+def _model(name: str) -> ModelConfig:
+    return sim.load_config("llama_405b", [f"model={name}"]).model
 
 
 def render(table_rows: list[Row]) -> str:

@@ -1,0 +1,159 @@
+"""Memory per device of a parallelism plan: weights, gradients, optimizer state, activations.
+
+Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large Transformer
+Models" (2022), Section 4, term by term, so that grouped-query attention, SwiGLU and models without
+dropout are covered; for their GPT architecture the terms add up to their Table 2. Model states
+follow Rajbhandari et al., "ZeRO" (2020): 2 bytes of BF16 weights, 2 of gradients and 12 of
+optimizer state (FP32 master copy and two Adam moments) per parameter, sharded by the ZeRO stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.config import Config, ModelConfig, ParallelismConfig
+from sim.model import NORM_PARAMETERS, kv_dim, layer_parameters
+
+GIB = 2.0**30
+WEIGHT_BYTES = 2.0  # BF16
+GRADIENT_BYTES = 2.0  # BF16
+OPTIMIZER_BYTES = 12.0  # FP32 master weights + Adam's two moments
+LOGIT_BYTES = 4.0  # FP32 logits for the loss, on the last stage
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Per-device memory of the fullest pipeline stage, in GiB."""
+
+    stage: int
+    weights_gib: float
+    gradients_gib: float
+    optimizer_gib: float
+    activations_gib: float
+    reserve_gib: float
+    capacity_gib: float
+
+    @property
+    def total_gib(self) -> float:
+        return (
+            self.weights_gib
+            + self.gradients_gib
+            + self.optimizer_gib
+            + self.activations_gib
+            + self.reserve_gib
+        )
+
+    @property
+    def fits(self) -> bool:
+        return self.total_gib <= self.capacity_gib
+
+    def describe(self) -> str:
+        return (
+            f"weights {self.weights_gib:.1f} + gradients {self.gradients_gib:.1f} + optimizer "
+            f"{self.optimizer_gib:.1f} + activations {self.activations_gib:.1f} + reserve "
+            f"{self.reserve_gib:.1f} = {self.total_gib:.1f} GiB on pipeline stage {self.stage}"
+        )
+
+
+def activation_bytes_per_layer(
+    model: ModelConfig,
+    *,
+    seq_len: int,
+    micro_batch: int,
+    tp: int = 1,
+    cp: int = 1,
+    sequence_parallel: bool = False,
+    recompute: str = "none",
+) -> float:
+    """Bytes one layer keeps for backward, for one micro-batch (16-bit values, 1-byte masks).
+
+    Korthikanti et al. Section 4.1 with MHA, a 4h GeLU MLP and dropout: 34 sbh + 5 a s^2 b, of
+    which 10 sbh (norm inputs, the inputs of the QKV and first MLP matmuls, dropout masks) are
+    replicated across tensor-parallel ranks unless sequence parallelism shards them too.
+    """
+    s = seq_len / cp  # context parallelism splits the sequence
+    sb = s * micro_batch
+    h, f = model.hidden, model.ffn_hidden
+    shard = tp if sequence_parallel else 1
+    if recompute == "full":  # only the layer input is kept
+        return 2.0 * sb * h / shard
+    masks = 2.0 * sb * h if model.dropout else 0.0
+    replicated = 4.0 * sb * h + 2.0 * sb * h + 2.0 * sb * h + masks  # norms, QKV in, MLP in
+    attention = 2.0 * sb * h + 4.0 * sb * kv_dim(model) + 2.0 * sb * h  # Q, K and V, out-proj in
+    mlp = (6.0 if model.mlp == "swiglu" else 4.0) * sb * f  # gate, up, product / GeLU in, out
+    scores = 0.0
+    if recompute == "none":  # softmax output (+ dropout mask and output), per head
+        per_score = 5.0 if model.dropout else 2.0
+        scores = per_score * model.heads * s * seq_len * micro_batch
+    return replicated / shard + (attention + mlp + scores) / tp
+
+
+def stage_layers(layers: int, pp: int, fewer_first_last: int = 0) -> list[int]:
+    """Layers per pipeline stage: even, except ``fewer_first_last`` off the first and last stages
+    (Llama 3 405B: 126 layers on 16 stages as 7, 8 x 14, 7)."""
+    if pp == 1:
+        return [layers]
+    per_stage = (layers + 2 * fewer_first_last) // pp
+    middle = [per_stage] * (pp - 2)
+    return [per_stage - fewer_first_last, *middle, per_stage - fewer_first_last]
+
+
+def microbatches_per_replica(config: Config) -> int:
+    """Micro-batches each data-parallel replica runs per step (at least one)."""
+    par = config.parallelism
+    return max(1, config.workload.global_batch_size // (par.dp * par.micro_batch_size))
+
+
+def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
+    """Parameters held by one tensor-parallel rank of each pipeline stage."""
+    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    embedding = model.vocab_size * model.hidden + model.position_embeddings * model.hidden
+    output = model.vocab_size * model.hidden  # a copy on the last stage when tied and pp > 1
+    params = [n * layer_parameters(model) for n in layers]
+    params[0] += embedding
+    if not (model.tied_embeddings and par.pp == 1):
+        params[-1] += output
+    params[-1] += NORM_PARAMETERS[model.norm] * model.hidden  # final norm
+    return [p / par.tp for p in params]
+
+
+def memory_per_device(config: Config) -> MemoryBreakdown:
+    """Memory of the fullest stage. Under 1F1B, stage i holds min(pp - i, m) micro-batches of
+    activations for its layers; the last stage also holds the logits of one micro-batch."""
+    model, par, hw = config.model, config.parallelism, config.hardware
+    per_layer = activation_bytes_per_layer(
+        model,
+        seq_len=config.workload.seq_len,
+        micro_batch=par.micro_batch_size,
+        tp=par.tp,
+        cp=par.cp,
+        sequence_parallel=par.sequence_parallel,
+        recompute=par.recompute,
+    )
+    in_flight = microbatches_per_replica(config)
+    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    shards = par.dp * par.cp  # ranks holding the same parameters
+    logits = (
+        LOGIT_BYTES * config.workload.seq_len / par.cp * par.micro_batch_size * model.vocab_size
+    ) / par.tp
+    stages = []
+    for i, (params, n_layers) in enumerate(zip(stage_parameters(model, par), layers, strict=True)):
+        activations = n_layers * min(par.pp - i, in_flight) * per_layer
+        if i == par.pp - 1:
+            activations += logits
+        stages.append(
+            MemoryBreakdown(
+                stage=i,
+                weights_gib=_sharded(params * WEIGHT_BYTES, shards, par.zero_stage >= 3),
+                gradients_gib=_sharded(params * GRADIENT_BYTES, shards, par.zero_stage >= 2),
+                optimizer_gib=_sharded(params * OPTIMIZER_BYTES, shards, par.zero_stage >= 1),
+                activations_gib=activations / GIB,
+                reserve_gib=hw.memory_reserve_gib,
+                capacity_gib=hw.memory_gib,
+            )
+        )
+    return max(stages, key=lambda m: m.total_gib)
+
+
+def _sharded(total_bytes: float, shards: int, sharded: bool) -> float:
+    return total_bytes / (shards if sharded else 1) / GIB

@@ -1,0 +1,164 @@
+"""Memory per device against the published formulas and plans."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import pytest
+from conftest import REPO
+
+import sim
+from sim.config import ModelConfig
+from sim.memory import (
+    GIB,
+    activation_bytes_per_layer,
+    memory_per_device,
+    stage_layers,
+    stage_parameters,
+)
+
+# Korthikanti et al. 2022, Table 3: the GPT models they evaluate (heads a, hidden h, layers L).
+KORTHIKANTI_MODELS = {
+    "22B": (64, 6144, 48),
+    "175B": (96, 12288, 96),
+    "530B": (128, 20480, 105),
+    "1T": (160, 25600, 128),
+}
+
+
+def gpt(heads: int, hidden: int, layers: int) -> ModelConfig:
+    """The architecture Korthikanti et al. analyse: MHA, a 4h GeLU MLP, dropout, LayerNorm."""
+    return ModelConfig(
+        name="gpt", layers=layers, hidden=hidden, ffn_hidden=4 * hidden, heads=heads,
+        kv_heads=heads, vocab_size=51200, tied_embeddings=True, mlp="gelu", norm="layernorm",
+        dropout=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(KORTHIKANTI_MODELS))
+@pytest.mark.parametrize("micro_batch", [1, 4])
+def test_activations_per_layer_match_korthikanti_table_2(name: str, micro_batch: int) -> None:
+    # Korthikanti et al. 2022, Table 2 (activation bytes per transformer layer), s = 2048, t = 8.
+    a, h, layers = KORTHIKANTI_MODELS[name]
+    m, s, b, t = gpt(a, h, layers), 2048, micro_batch, 8
+    sbh = s * b * h
+
+    def ours(**kw: object) -> float:
+        return activation_bytes_per_layer(m, seq_len=s, micro_batch=b, **kw)  # type: ignore[arg-type]
+
+    table_2 = {
+        "no parallelism": (ours(), sbh * (34 + 5 * a * s / h)),
+        "tensor parallel": (ours(tp=t), sbh * (10 + 24 / t + 5 * a * s / (h * t))),
+        "tensor + sequence parallel": (
+            ours(tp=t, sequence_parallel=True),
+            sbh * (34 / t + 5 * a * s / (h * t)),
+        ),
+        "tensor parallel + selective recompute": (
+            ours(tp=t, recompute="selective"),
+            sbh * (10 + 24 / t),
+        ),
+        "tensor + sequence parallel + selective recompute": (
+            ours(tp=t, sequence_parallel=True, recompute="selective"),
+            sbh * 34 / t,
+        ),
+        "full recompute": (ours(tp=t, recompute="full"), sbh * 2),
+    }
+    for case, (got, published) in table_2.items():
+        assert got == pytest.approx(published, rel=1e-12), case
+
+
+def test_pipeline_first_stage_holds_all_layers_worth_of_activations() -> None:
+    # Korthikanti et al. 2022, Section 4.2.3: with 1F1B the first stage stores p micro-batches of
+    # L/p layers: L layers' worth, whatever p.
+    config = sim.load_config(
+        "llama_405b",
+        ["parallelism.fewer_layers_first_last=0", "model.layers=128", "parallelism.pp=16"],
+    )
+    per_layer = activation_bytes_per_layer(
+        config.model, seq_len=8192, micro_batch=1, tp=8, sequence_parallel=True,
+        recompute="selective",
+    )  # fmt: skip
+    memory = memory_per_device(config)
+    assert memory.stage == 0
+    assert memory.activations_gib * GIB == pytest.approx(128 * per_layer)
+
+
+def test_model_states_match_zero_figure_1() -> None:
+    # Rajbhandari et al., "ZeRO" (SC'20), Figure 1: a 7.5B-parameter model on N_d = 64 devices
+    # with mixed-precision Adam (K = 12) needs 120 GB (baseline), 31.4 GB (P_os), 16.6 GB
+    # (P_os+g) and 1.9 GB (P_os+g+p) of model states per device. Tolerance: the printed precision,
+    # 0.05 GB.
+    config = sim.load_config(
+        "llama_405b",
+        ["model=llama3_8b", "cluster.servers=8", "parallelism.tp=1", "parallelism.pp=1",
+         "parallelism.dp=64", "workload.global_batch_size=64", "parallelism.recompute=full"],
+    )  # fmt: skip
+    params = stage_parameters(config.model, config.parallelism)[0]
+    published_gb = {0: 120.0, 1: 31.4, 2: 16.6, 3: 1.9}
+    for stage, published in published_gb.items():
+        par = dataclasses.replace(config.parallelism, zero_stage=stage)
+        m = memory_per_device(dataclasses.replace(config, parallelism=par))
+        states = (m.weights_gib + m.gradients_gib + m.optimizer_gib) * GIB
+        assert states / params * 7.5e9 / 1e9 == pytest.approx(published, abs=0.05)
+
+
+def test_full_per_device_total_adds_zero_states_and_korthikanti_activations() -> None:
+    # Cross-check of the whole per-device figure for GPT-3 175B on Korthikanti et al.'s setup
+    # (t = 8, p = 8, s = 2048, b = 1, sequence parallel + selective recompute: 34 sbh / t per layer,
+    # Table 2) with ZeRO stage 1 states (2 + 2 + 12 / N_d bytes per parameter, ZeRO Figure 1).
+    config = sim.load_config(
+        "llama_405b",
+        ["model=gpt3_175b", "workload.seq_len=2048", "cluster.servers=64", "parallelism.tp=8",
+         "parallelism.pp=8", "parallelism.dp=8", "parallelism.fewer_layers_first_last=0",
+         "parallelism.zero_stage=1", "workload.global_batch_size=64"],
+    )  # fmt: skip
+    m, s, h = config.model, 2048, 12288
+    first_stage_params = (12 * h * h + 4 * h) * 12 + (50257 + 2048) * h  # 12 layers + embeddings
+    states = first_stage_params / 8 * (2 + 2 + 12 / 8)
+    activations = m.layers * s * h * 34 / 8  # 8 micro-batches in flight x 12 layers = L layers
+    expected = (states + activations) / GIB + config.hardware.memory_reserve_gib
+    memory = memory_per_device(config)
+    assert memory.stage == 0
+    assert memory.total_gib == pytest.approx(expected, rel=0.005)
+    # Korthikanti et al. report this plan trains GPT-3 on 80 GB A100s without full recompute.
+    assert memory.fits
+
+
+def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
+    # Llama 3 paper, Table 4; copied from shared data into tests/data with its source header.
+    with (REPO / "tests" / "data" / "llama3_405b_parallelism.csv").open() as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    assert len(rows) == 3
+    for row in rows:
+        gpus, dp = int(row["gpus"]), int(row["dp"])
+        seq_len = int(row["seq_len"])
+        config = sim.load_config(
+            "llama_405b",
+            [f"cluster.servers={gpus // 8}", f"parallelism.tp={row['tp']}",
+             f"parallelism.cp={row['cp']}", f"parallelism.pp={row['pp']}", f"parallelism.dp={dp}",
+             f"workload.seq_len={seq_len}",
+             f"workload.global_batch_size={dp * int(row['batch_size_per_dp'])}"],
+        )  # fmt: skip
+        memory = memory_per_device(config)
+        assert memory.fits, f"{row}: {memory.describe()}"
+        assert memory.capacity_gib == 80
+
+
+def test_memory_falls_with_each_remedy_the_error_suggests() -> None:
+    base = sim.load_config(
+        "llama_405b",
+        ["cluster.servers=2048", "parallelism.tp=4", "parallelism.pp=16", "parallelism.dp=256",
+         "parallelism.zero_stage=1", "parallelism.recompute=none"],
+    )  # fmt: skip
+    before = memory_per_device(base).total_gib
+    for change in ({"recompute": "full"}, {"zero_stage": 3}, {"tp": 8, "dp": 128}):
+        par = dataclasses.replace(base.parallelism, **change)  # type: ignore[arg-type]
+        after = memory_per_device(dataclasses.replace(base, parallelism=par)).total_gib
+        assert after < before, change
+
+
+def test_stage_layers_take_layers_off_the_first_and_last_stage() -> None:
+    assert stage_layers(126, 16, 1) == [7, *[8] * 14, 7]
+    assert sum(stage_layers(126, 16, 1)) == 126
+    assert stage_layers(32, 1) == [32]
