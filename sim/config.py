@@ -80,6 +80,7 @@ class ParallelismConfig:
         "selective"  # "none", "selective" (attention core; as FlashAttention) or "full"
     )
     zero_stage: int = 1  # 0: replicate, 1: shard optimizer, 2: + gradients, 3: + weights over DP
+    dtype: str = "bf16"  # "bf16" (mixed precision with FP32 master weights) or "fp32"
     fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
     achieved_tflops_per_device: float = MISSING  # model FLOP/s actually reached
 

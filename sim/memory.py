@@ -3,8 +3,9 @@
 Activations follow Korthikanti et al., "Reducing Activation Recomputation in Large Transformer
 Models" (2022), Section 4, term by term, so that grouped-query attention, SwiGLU and models without
 dropout are covered; for their GPT architecture the terms add up to their Table 2. Model states
-follow Rajbhandari et al., "ZeRO" (2020): 2 bytes of BF16 weights, 2 of gradients and 12 of
-optimizer state (FP32 master copy and two Adam moments) per parameter, sharded by the ZeRO stage.
+follow Rajbhandari et al., "ZeRO" (2020): in BF16 mixed precision, 2 bytes of weights, 2 of
+gradients and 12 of optimizer state (FP32 master copy and two Adam moments) per parameter, sharded
+by the ZeRO stage.
 """
 
 from __future__ import annotations
@@ -15,10 +16,26 @@ from sim.config import Config, ModelConfig, ParallelismConfig
 from sim.model import NORM_PARAMETERS, kv_dim, layer_parameters
 
 GIB = 2.0**30
-WEIGHT_BYTES = 2.0  # BF16
-GRADIENT_BYTES = 2.0  # BF16
-OPTIMIZER_BYTES = 12.0  # FP32 master weights + Adam's two moments
 LOGIT_BYTES = 4.0  # FP32 logits for the loss, on the last stage
+
+
+@dataclass(frozen=True)
+class Precision:
+    """Bytes per parameter of each model state, and per activation value."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+    activation: float
+
+
+PRECISIONS = {
+    # Mixed precision (ZeRO paper, Section 3.1): BF16 weights and gradients, FP32 master weights
+    # and Adam's two moments: 2 + 2 + 12 bytes.
+    "bf16": Precision(weights=2.0, gradients=2.0, optimizer=12.0, activation=2.0),
+    # Plain FP32: no master copy, Adam's two moments: 4 + 4 + 8 bytes.
+    "fp32": Precision(weights=4.0, gradients=4.0, optimizer=8.0, activation=4.0),
+}
 
 
 @dataclass(frozen=True)
@@ -64,27 +81,30 @@ def activation_bytes_per_layer(
     cp: int = 1,
     sequence_parallel: bool = False,
     recompute: str = "none",
+    dtype: str = "bf16",
 ) -> float:
-    """Bytes one layer keeps for backward, for one micro-batch (16-bit values, 1-byte masks).
+    """Bytes one layer keeps for backward, for one micro-batch (1-byte masks; values of 2 bytes
+    in BF16, as the paper counts them, or 4 in FP32).
 
     Korthikanti et al. Section 4.1 with MHA, a 4h GeLU MLP and dropout: 34 sbh + 5 a s^2 b, of
     which 10 sbh (norm inputs, the inputs of the QKV and first MLP matmuls, dropout masks) are
     replicated across tensor-parallel ranks unless sequence parallelism shards them too.
     """
     s = seq_len / cp  # context parallelism splits the sequence
-    sb = s * micro_batch
+    sb = s * micro_batch * PRECISIONS[dtype].activation / 2.0  # the terms below count 2 bytes
     h, f = model.hidden, model.ffn_hidden
     shard = tp if sequence_parallel else 1
     if recompute == "full":  # only the layer input is kept
         return 2.0 * sb * h / shard
-    masks = 2.0 * sb * h if model.dropout else 0.0
+    masks = 2.0 * s * micro_batch * h if model.dropout else 0.0  # one byte per value
     replicated = 4.0 * sb * h + 2.0 * sb * h + 2.0 * sb * h + masks  # norms, QKV in, MLP in
     attention = 2.0 * sb * h + 4.0 * sb * kv_dim(model) + 2.0 * sb * h  # Q, K and V, out-proj in
     mlp = (6.0 if model.mlp == "swiglu" else 4.0) * sb * f  # gate, up, product / GeLU in, out
     scores = 0.0
-    if recompute == "none":  # softmax output (+ dropout mask and output), per head
-        per_score = 5.0 if model.dropout else 2.0
-        scores = per_score * model.heads * s * seq_len * micro_batch
+    if recompute == "none":  # softmax output (+ dropout output and its 1-byte mask), per head
+        per_score = 4.0 if model.dropout else 2.0
+        scores = per_score * model.heads * s * seq_len * micro_batch * PRECISIONS[dtype].activation
+        scores = scores / 2.0 + (model.heads * s * seq_len * micro_batch if model.dropout else 0.0)
     return replicated / shard + (attention + mlp + scores) / tp
 
 
@@ -129,7 +149,9 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
         cp=par.cp,
         sequence_parallel=par.sequence_parallel,
         recompute=par.recompute,
+        dtype=par.dtype,
     )
+    precision = PRECISIONS[par.dtype]
     in_flight = microbatches_per_replica(config)
     layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
     shards = par.dp * par.cp  # ranks holding the same parameters
@@ -144,9 +166,9 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
         stages.append(
             MemoryBreakdown(
                 stage=i,
-                weights_gib=_sharded(params * WEIGHT_BYTES, shards, par.zero_stage >= 3),
-                gradients_gib=_sharded(params * GRADIENT_BYTES, shards, par.zero_stage >= 2),
-                optimizer_gib=_sharded(params * OPTIMIZER_BYTES, shards, par.zero_stage >= 1),
+                weights_gib=_sharded(params * precision.weights, shards, par.zero_stage >= 3),
+                gradients_gib=_sharded(params * precision.gradients, shards, par.zero_stage >= 2),
+                optimizer_gib=_sharded(params * precision.optimizer, shards, par.zero_stage >= 1),
                 activations_gib=activations / GIB,
                 reserve_gib=hw.memory_reserve_gib,
                 capacity_gib=hw.memory_gib,

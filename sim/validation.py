@@ -7,7 +7,7 @@ import math
 from sim.checkpointing import POLICIES
 from sim.config import Config
 from sim.errors import ConfigError
-from sim.memory import memory_per_device
+from sim.memory import PRECISIONS, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 
 FAILURE_KINDS = ("node_rate",)
@@ -82,6 +82,7 @@ def validate(config: Config) -> None:
     _one_of("model.mlp", model.mlp, list(MLP_MATRICES))
     _one_of("model.norm", model.norm, list(NORM_PARAMETERS))
     _one_of("parallelism.recompute", par.recompute, RECOMPUTE_MODES)
+    _one_of("parallelism.dtype", par.dtype, list(PRECISIONS))
     if par.zero_stage not in (0, 1, 2, 3):
         raise ConfigError("parallelism.zero_stage", par.zero_stage, "must be 0, 1, 2 or 3")
     if model.hidden % model.heads:

@@ -158,6 +158,18 @@ def test_memory_falls_with_each_remedy_the_error_suggests() -> None:
         assert after < before, change
 
 
+def test_fp32_doubles_activations_and_needs_16_bytes_of_states_per_parameter() -> None:
+    bf16 = sim.load_config("llama_405b")
+    par = dataclasses.replace(bf16.parallelism, dtype="fp32", zero_stage=0)
+    fp32 = memory_per_device(dataclasses.replace(bf16, parallelism=par))
+    mixed = memory_per_device(
+        dataclasses.replace(bf16, parallelism=dataclasses.replace(par, dtype="bf16"))
+    )
+    assert fp32.activations_gib == pytest.approx(2 * mixed.activations_gib)
+    states = fp32.weights_gib + fp32.gradients_gib + fp32.optimizer_gib
+    assert states == pytest.approx(mixed.weights_gib + mixed.gradients_gib + mixed.optimizer_gib)
+
+
 def test_stage_layers_take_layers_off_the_first_and_last_stage() -> None:
     assert stage_layers(126, 16, 1) == [7, *[8] * 14, 7]
     assert sum(stage_layers(126, 16, 1)) == 126
