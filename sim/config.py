@@ -35,6 +35,11 @@ class HardwareConfig:
     host_memory_gib: float = MISSING  # per server
     server_power_kw: float = MISSING
     price_per_server_hour_usd: float = MISSING
+    # Throughput curve: achieved fraction of peak against the work of one layer on one micro-batch
+    # on one device (GFLOP), interpolated in log(work). Data, with where it came from in the YAML.
+    efficiency_work_gflop: list[float] = field(default_factory=list)
+    efficiency: list[float] = field(default_factory=list)
+    comm_efficiency: float = MISSING  # fraction of link bandwidth a collective achieves
 
 
 @dataclass
@@ -67,8 +72,8 @@ class WorkloadConfig:
 
 @dataclass
 class ParallelismConfig:
-    """How the job is laid out on the devices, what it keeps in memory, and (until the throughput
-    model) its measured speed."""
+    """How the job is laid out on the devices, what it keeps in memory, and how much of its
+    communication the framework hides behind computation."""
 
     tp: int = 1
     pp: int = 1
@@ -82,7 +87,12 @@ class ParallelismConfig:
     zero_stage: int = 1  # 0: replicate, 1: shard optimizer, 2: + gradients, 3: + weights over DP
     dtype: str = "bf16"  # "bf16" (mixed precision with FP32 master weights) or "fp32"
     fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
-    achieved_tflops_per_device: float = MISSING  # model FLOP/s actually reached
+    virtual_stages: int = 1  # interleaved 1F1B: model chunks per device; shrinks the bubble
+    # Shares of each communication hidden behind computation (framework properties).
+    tp_overlap: float = 0.0
+    cp_overlap: float = 0.8
+    pp_overlap: float = 0.0
+    dp_overlap: float = 0.9
 
 
 @dataclass

@@ -55,11 +55,12 @@ def model_flops_per_token(model: ModelConfig, seq_len: int) -> float:
 
 def training_flops_per_token(model: ModelConfig, seq_len: int, recompute: str = "none") -> float:
     """FLOPs per token the hardware executes: the model's, plus what recomputation repeats.
-    ``selective`` recomputes the attention core (forward QK^T and AV, 2 x layers x seq x hidden);
-    ``full`` repeats the whole forward pass (a third of the model FLOPs)."""
+    ``selective`` recomputes the attention scores in backward as FlashAttention does (QK^T again:
+    layers x seq x hidden after the causal mask); ``full`` repeats the whole forward pass (a third
+    of the model FLOPs)."""
     flops = model_flops_per_token(model, seq_len)
     if recompute == "selective":
-        return flops + 2.0 * model.layers * seq_len * model.hidden
+        return flops + 1.0 * model.layers * seq_len * model.hidden
     if recompute == "full":
         return flops * 4.0 / 3.0
     return flops

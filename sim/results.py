@@ -139,6 +139,8 @@ def summarize(
         "memory_fullest_stage": memory.stage,
         "failure_free_days": plan.work_s / SECONDS_PER_DAY,
         "step_time_s": speed.step_time_s,
+        **{f"step_{key}": value for key, value in speed.breakdown().items()},
+        "compute_efficiency": speed.efficiency,
         "tokens_per_s": speed.tokens_per_s,
         "tflops_per_device": speed.tflops_per_device,
         "mfu": speed.mfu,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from sim.checkpointing import POLICIES
@@ -56,7 +57,6 @@ def validate(config: Config) -> None:
         "parallelism.dp": par.dp,
         "parallelism.cp": par.cp,
         "parallelism.micro_batch_size": par.micro_batch_size,
-        "parallelism.achieved_tflops_per_device": par.achieved_tflops_per_device,
         "cluster.servers": config.cluster.servers,
         "failures.rate_per_1000_server_days": config.failures.rate_per_1000_server_days,
         "recovery.repair_h": config.recovery.repair_h,
@@ -91,12 +91,7 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
         )
-    if par.achieved_tflops_per_device > hw.peak_tflops_bf16:
-        raise ConfigError(
-            "parallelism.achieved_tflops_per_device",
-            par.achieved_tflops_per_device,
-            f"must not exceed the device peak hardware.peak_tflops_bf16={hw.peak_tflops_bf16}",
-        )
+    _validate_throughput_inputs(config)
     _validate_layout(config)
     _validate_memory(config)  # before the batch: memory is the first thing a bad plan runs into
     _validate_batch(config)
@@ -185,3 +180,29 @@ def _validate_memory(config: Config) -> None:
         f"does not fit in memory: needs {memory.describe()}, but {hw.device} has "
         f"{hw.memory_gib:g} GiB; try: {'; '.join(helps)}",
     )
+
+
+def _validate_throughput_inputs(config: Config) -> None:
+    """The throughput curve must be usable data; overlaps and the interleaving must make sense."""
+    hw, par = config.hardware, config.parallelism
+    work, eff = hw.efficiency_work_gflop, hw.efficiency
+    if len(work) < 2 or len(work) != len(eff):
+        raise ConfigError(
+            "hardware.efficiency",
+            eff,
+            f"needs at least two points, one per hardware.efficiency_work_gflop ({len(work)})",
+        )
+    if any(w <= 0 for w in work) or any(b <= a for a, b in itertools.pairwise(work)):
+        raise ConfigError(
+            "hardware.efficiency_work_gflop", work, "must be positive and strictly increasing"
+        )
+    if any(not 0 < e <= 1 for e in eff):
+        raise ConfigError("hardware.efficiency", eff, "each point must lie in (0, 1]")
+    if not 0 < hw.comm_efficiency <= 1:
+        raise ConfigError("hardware.comm_efficiency", hw.comm_efficiency, "must lie in (0, 1]")
+    for key in ("tp_overlap", "cp_overlap", "pp_overlap", "dp_overlap"):
+        value = getattr(par, key)
+        if not 0 <= value <= 1:
+            raise ConfigError(f"parallelism.{key}", value, "must lie in [0, 1]")
+    if par.virtual_stages < 1:
+        raise ConfigError("parallelism.virtual_stages", par.virtual_stages, "must be at least 1")

@@ -57,11 +57,11 @@ def test_llama_405b_writes_the_three_files_with_the_public_keys(
 
 
 def test_llama_405b_matches_the_published_scale(llama_run: tuple[Path, str]) -> None:
-    # Acceptance of the foundation: 60-90 days, device-hours within 20% of the model card's
-    # 30.84M H100-hours (Llama 3.1 model card; the 54-day Table 5 window is part of that run).
+    # 60-90 days, and device-hours within 10% of the model card's 30.84M H100-hours (Llama 3.1
+    # model card), with the step time from the throughput model and the scenario's failures.
     summary = json.loads((llama_run[0] / "summary.json").read_text())
     assert 60 <= summary["time_to_train_days"] <= 90
-    assert summary["device_hours"] == pytest.approx(META_405B_GPU_HOURS, rel=0.20)
+    assert summary["device_hours"] == pytest.approx(META_405B_GPU_HOURS, rel=0.10)
     buckets = [k for k in REQUIRED_KEYS if k.endswith("_h")]
     assert sum(summary[k] for k in buckets) == pytest.approx(summary["wall_clock_days"] * 24)
 

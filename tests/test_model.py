@@ -48,7 +48,7 @@ def test_recomputation_adds_what_it_repeats() -> None:
     base = model_flops_per_token(m, s)
     assert training_flops_per_token(m, s, "none") == base
     assert training_flops_per_token(m, s, "selective") == pytest.approx(
-        base + 2 * m.layers * s * m.hidden
+        base + m.layers * s * m.hidden
     )
     assert training_flops_per_token(m, s, "full") == pytest.approx(base * 4 / 3)
 

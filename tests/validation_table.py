@@ -11,9 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from calibration import table_4
+
 import sim
 from sim.config import ModelConfig
 from sim.model import parameter_count
+from sim.throughput import throughput
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"
@@ -83,10 +86,21 @@ def rows() -> list[Row]:
             "Llama 3.1 model card",
             30.84e6,
             full["device_hours"],
-            0.20,
+            0.10,
             " M",
             1e6,
         ),
+        *[
+            Row(
+                f"TFLOP/s per GPU, TP{c.parallelism.tp} CP{c.parallelism.cp} "
+                f"PP{c.parallelism.pp} DP{c.parallelism.dp}",
+                f"{LLAMA3}, Table 4",
+                published,
+                throughput(c).tflops_per_device,
+                0.05,
+            )
+            for c, published in table_4()
+        ],
         Row(
             "Unexpected interruptions in 54 days",
             f"{LLAMA3}, Table 5",
