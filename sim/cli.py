@@ -8,7 +8,7 @@ errors and our own ``ConfigError`` and say each in one line: the key, the bad va
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
@@ -16,14 +16,15 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from sim.config import GROUPS
+from sim.config import GROUPS, Config
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.validation import validate
 
 
-def preflight(argv: Sequence[str]) -> str | None:
-    """Return a one-line error for the command line, or None when it composes and validates."""
+def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate) -> str | None:
+    """Return a one-line error for the command line, or None when it composes and passes
+    ``check`` (by default the full validation)."""
     args = get_args_parser().parse_args(list(argv))
     if args.multirun or args.help or args.hydra_help or args.shell_completion:
         return None
@@ -31,7 +32,7 @@ def preflight(argv: Sequence[str]) -> str | None:
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
-        validate(to_config(cfg))
+        check(to_config(cfg))
     except ConfigError as error:
         return str(error)
     except Exception as error:  # Hydra and OmegaConf errors, reworded below

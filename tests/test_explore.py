@@ -1,0 +1,69 @@
+"""The plan explorer: finds a plan as fast as Meta's, lists only plans that fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim
+from sim.explore import explore
+from sim.validation import validate
+
+
+@pytest.fixture(scope="module")
+def plans() -> pd.DataFrame:
+    return explore(sim.load_config("llama_405b"))
+
+
+def test_finds_a_plan_within_5_percent_of_the_best_table_4_throughput(plans: pd.DataFrame) -> None:
+    # Llama 3 paper, Table 4: the best row reached 430 TFLOP/s per GPU.
+    assert plans["tflops_per_device"].iloc[0] >= 0.95 * 430
+    assert plans["step_time_s"].is_monotonic_increasing
+
+
+def test_lists_nothing_that_does_not_fit(plans: pd.DataFrame) -> None:
+    assert (plans["memory_per_device_gib"] <= plans["memory_capacity_gib"]).all()
+    base = sim.load_config("llama_405b")
+    for row in plans.sample(40, random_state=0).itertuples():
+        par = dataclasses.replace(
+            base.parallelism, tp=row.tp, pp=row.pp, dp=row.dp, cp=row.cp,
+            micro_batch_size=row.micro_batch_size, recompute=row.recompute,
+            virtual_stages=row.virtual_stages,
+            fewer_layers_first_last=0 if base.model.layers % row.pp == 0 else 1,
+        )  # fmt: skip
+        validate(dataclasses.replace(base, parallelism=par))  # raises if it does not fit
+
+
+def test_includes_metas_plan(plans: pd.DataFrame) -> None:
+    meta = plans.query("tp == 8 and pp == 16 and dp == 128 and cp == 1 and micro_batch_size == 1")
+    assert "selective" in set(meta["recompute"])
+    assert len(plans) < 3 * 6 * 16 * 4 * 3  # memory and batch rule many candidates out
+
+
+def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.explore", "scenario=llama_405b", "model=llama3_70b",
+         "cluster.servers=64", f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "plans of llama3_70b on 512 x H100 SXM 80GB fit in memory" in proc.stdout
+    table = pd.read_csv(tmp_path / "plans.csv")
+    assert (table["tp"] * table["pp"] * table["dp"] * table["cp"] == 512).all()
+
+
+def test_cli_says_when_nothing_fits(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.explore", "scenario=llama_405b", "cluster.servers=1",
+         f"hydra.run.dir={tmp_path}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert (
+        proc.stderr.strip() == "error: no plan of llama3_405b on 8 x H100 SXM 80GB fits in memory"
+    )
