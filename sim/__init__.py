@@ -7,10 +7,11 @@ Notebook use::
     result = sim.run(config)          # result.summary, result.replicates, result.events
 """
 
+from sim.compare import run_variants
 from sim.config import Config
 from sim.errors import ConfigError
 from sim.loading import load_config
 from sim.results import Result
 from sim.simulation import run
 
-__all__ = ["Config", "ConfigError", "Result", "load_config", "run"]
+__all__ = ["Config", "ConfigError", "Result", "load_config", "run", "run_variants"]

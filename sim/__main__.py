@@ -13,6 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from sim.cli import preflight
+from sim.compare import format_comparison, run_variants
 from sim.config import register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
@@ -28,7 +29,13 @@ def app(cfg: DictConfig) -> None:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     scenario = hydra_cfg.runtime.choices.get("scenario") or "custom"
     try:
-        result = run(to_config(cfg), out_dir, scenario=scenario)
+        config = to_config(cfg)
+        if config.compare:
+            summary, _ = run_variants(scenario, config.compare, hydra_cfg.overrides.task, out_dir)
+            print(format_comparison(summary))
+            print(f"  results in {out_dir}")
+            return
+        result = run(config, out_dir, scenario=scenario)
     except ConfigError as error:
         if hydra_cfg.mode != RunMode.MULTIRUN:
             print(f"error: {error}", file=sys.stderr)

@@ -169,6 +169,9 @@ class Config:
     recovery: RecoveryConfig = MISSING
     pricing: PricingConfig = MISSING
     sim: SimConfig = field(default_factory=SimConfig)
+    # Side-by-side variants of the scenario: name -> overrides applied on top of it (for example
+    # {gpu: [hardware=h100_sxm, ...], cpu: [hardware=xeon_spr_amx, ...]}). Empty: one run.
+    compare: dict[str, list[str]] = field(default_factory=dict)
 
 
 GROUPS: dict[str, type] = {

@@ -102,7 +102,7 @@ def explore(config: Config) -> pd.DataFrame:
                 "tp_comm_s": speed.tp_comm_s,
                 "cp_comm_s": speed.cp_comm_s,
                 "dp_comm_s": speed.dp_comm_s,
-            }  # fmt: skip
+            }
         )
     frame = pd.DataFrame(rows)
     return frame.sort_values("step_time_s", ignore_index=True) if rows else frame

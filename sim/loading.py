@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import GROUPS, Config, register_configs
@@ -19,6 +20,8 @@ def to_config(cfg: DictConfig) -> Config:
     """Convert Hydra's DictConfig to the typed dataclasses, refusing keys the schema lacks (a
     ``+group.key=value`` override would otherwise be dropped without a word)."""
     for key in cfg:
+        if key == "compare":
+            continue
         if key not in GROUPS:
             raise ConfigError(str(key), cfg[key], f"unknown key; valid: {', '.join(GROUPS)}")
         known = {f.name for f in dataclasses.fields(GROUPS[str(key)])}
@@ -33,7 +36,13 @@ def to_config(cfg: DictConfig) -> Config:
 
 def load_config(scenario: str = "llama_405b", overrides: Sequence[str] = ()) -> Config:
     """Compose ``scenario`` with command-line style ``overrides`` (``"sim.replicates=5"``)."""
+    return compose_config([f"scenario={scenario}", *overrides])
+
+
+def compose_config(overrides: Sequence[str]) -> Config:
+    """Compose with Hydra's compose API, inside a running Hydra app or outside one."""
     register_configs()
+    if GlobalHydra.instance().is_initialized():
+        return to_config(compose("config", overrides=list(overrides)))
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=[f"scenario={scenario}", *overrides])
-    return to_config(cfg)
+        return to_config(compose("config", overrides=list(overrides)))

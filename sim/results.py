@@ -167,10 +167,14 @@ def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:
 
 def write_result(result: Result, out_dir: Path) -> None:
     """Write the three files; each appears whole or not at all (write, then rename)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(result.summary, indent=2)))
+    write_summary(result.summary, out_dir)
     _atomic(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
     _atomic(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+
+
+def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(summary, indent=2)))
 
 
 def _atomic(path: Path, write: Any) -> None:
