@@ -15,6 +15,9 @@ class Bucket(StrEnum):
     RESTART = "restart"
     RESTORE = "restore"
     WAITING_FOR_SERVERS = "waiting_for_servers"
+    PLANNED_MAINTENANCE = "planned_maintenance"
+    STRAGGLER_SLOWDOWN = "straggler_slowdown"
+    DEGRADED_CAPACITY = "degraded_capacity"  # elastic: fewer data-parallel replicas
 
 
 class Ledger:
@@ -37,9 +40,13 @@ class Ledger:
         """A checkpoint (or the end of training) made the work so far permanent."""
         self._uncommitted_s = 0.0
 
-    def roll_back(self) -> float:
-        """Reclassify the work since the last commit as lost; return how much that was."""
-        lost = self._uncommitted_s
+    def roll_back(self, to_productive_s: float | None = None) -> float:
+        """Reclassify the work since the last commit as lost (or, for a corruption found late,
+        all productive time beyond ``to_productive_s``); return how much that was."""
+        if to_productive_s is None:
+            lost = self._uncommitted_s
+        else:
+            lost = self.seconds[Bucket.PRODUCTIVE] - to_productive_s
         self.seconds[Bucket.PRODUCTIVE] -= lost
         self.seconds[Bucket.LOST_WORK] += lost
         self._uncommitted_s = 0.0

@@ -104,17 +104,69 @@ class ClusterConfig:
 
 
 @dataclass
-class FailuresConfig:
-    """Unexpected interruptions of the job.
+class FailureCategory:
+    """One cause of unexpected interruptions, as data.
 
-    ``node_rate``: every server fails as an exponential stream at ``rate_per_1000_server_days``; the
-    job sees their superposition. A share ``server_swap_fraction`` of failures leave a server that
-    must be replaced by a spare and repaired; the rest are cleared by a restart.
+    ``rate_per_1000_server_days`` is per server of the job whatever the scope, so a category's
+    count scales with the job's size. ``scope`` says what one event takes down: ``device`` or
+    ``server`` (one server), ``switch`` (the ``servers_down`` servers under it), ``job`` or
+    ``cluster`` (the job only; no server is lost). ``recovery`` is ``swap`` (replace the lost
+    servers with spares and repair them) or ``restart`` (restart in place).
     """
 
-    kind: str = "node_rate"
+    scope: str = "server"
     rate_per_1000_server_days: float = MISSING
+    distribution: str = "exponential"  # exponential, weibull, lognormal or empirical
+    shape: float = 1.0  # Weibull shape k, or lognormal sigma; the mean stays 1 / rate
+    empirical: list[float] = field(default_factory=list)  # times between failures, rescaled
+    recovery: str = "swap"
+    servers_down: int = 1  # switch scope: servers under one switch
+    detection_s: float | None = None  # None: recovery.detection_s
+    silent: bool = False  # detected only after detection_s of training on corrupted state
+
+
+@dataclass
+class PlannedConfig:
+    """Scheduled interruptions (firmware upgrades, configuration or data changes)."""
+
+    per_day: float = 0.0
+    duration_min: float = 0.0  # downtime beyond the checkpoint before and the restart after
+
+
+@dataclass
+class LemonConfig:
+    """A few servers that fail far more often than the rest; the job-wide rate is unchanged."""
+
+    fraction: float = 0.0
+    rate_multiplier: float = 1.0
+
+
+@dataclass
+class StragglerConfig:
+    """Fail-slow servers: a slowdown event runs one server at ``speed`` for a while, and a
+    synchronous job runs at the pace of its slowest server."""
+
+    rate_per_1000_server_days: float = 0.0
+    speed: float = 1.0  # fraction of full speed while slow
+    duration_h: float = 1.0  # mean (exponential)
+
+
+@dataclass
+class FailuresConfig:
+    """Unexpected and planned interruptions.
+
+    ``catalogue``: the ``categories`` below. ``node_rate``: one exponential rate per server,
+    ``rate_per_1000_server_days``, a share ``server_swap_fraction`` of which need a spare.
+    """
+
+    kind: str = "catalogue"
+    rate_per_1000_server_days: float = 0.0
     server_swap_fraction: float = 0.0
+    categories: dict[str, FailureCategory] = field(default_factory=dict)
+    planned: PlannedConfig = field(default_factory=PlannedConfig)
+    lemons: LemonConfig = field(default_factory=LemonConfig)
+    stragglers: StragglerConfig = field(default_factory=StragglerConfig)
+    retire_after: int = 0  # retire a server after this many failures; 0: never
 
 
 @dataclass
@@ -133,7 +185,11 @@ class RecoveryConfig:
     detection_s: float = MISSING
     restart_s: float = MISSING
     restore_s: float = MISSING
-    repair_h: float = MISSING  # mean time to repair a failed server (exponential)
+    repair_h: float = MISSING  # mean time to repair a failed server or switch
+    repair_distribution: str = "exponential"  # exponential, weibull, lognormal
+    repair_shape: float = 1.0
+    repair_slots: int = 0  # repairs under way at once; 0: unlimited
+    elastic: bool = False  # with no spare free, go on with fewer data-parallel replicas
 
 
 @dataclass

@@ -9,9 +9,10 @@ import numpy as np
 import simpy
 
 from sim.accounting import Bucket, Ledger
-from sim.cluster import SparePool
+from sim.cluster import Fleet, SparePool
+from sim.distributions import Sampler
 from sim.events import EventLog, EventRow
-from sim.failures import node_rate_failures
+from sim.failures import failure_stream, planned_stream, straggler_stream
 from sim.job import TrainingJob
 from sim.plan import JobPlan
 
@@ -37,6 +38,8 @@ class ReplicateOutcome:
     finished: bool
     seconds: dict[Bucket, float]
     interruptions: Counter[str]
+    planned: int
+    retired: int
     engine_events: int
     events: list[EventRow]
 
@@ -45,29 +48,50 @@ def simulate_replicate(
     plan: JobPlan, seed: np.random.SeedSequence, index: int, *, record_events: bool = True
 ) -> ReplicateOutcome:
     """Run one independent replicate. ``seed`` is this replicate's own SeedSequence; each component
-    draws from its own child stream, so adding a component does not shift the others' numbers."""
-    failure_seed, repair_seed = seed.spawn(2)
+    draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
+    adding a component does not shift the others' numbers."""
+    fleet_seed, repair_seed, straggler_seed, *category_seeds = seed.spawn(3 + len(plan.categories))
     env = CountingEnvironment()
     ledger = Ledger()
     log = EventLog(record_events)
+    fleet = Fleet(
+        plan.servers,
+        plan.spare_servers,
+        lemon_fraction=plan.lemon_fraction,
+        lemon_multiplier=plan.lemon_multiplier,
+        rng=np.random.default_rng(fleet_seed),
+    )
     spares = SparePool(
         env,
-        spares=plan.spare_servers,
-        repair_mean_s=plan.repair_mean_s,
-        rng=np.random.default_rng(repair_seed),
+        spare_ids=list(range(plan.servers, plan.servers + plan.spare_servers)),
+        repair_time=Sampler(
+            plan.repair_distribution,
+            plan.repair_mean_s,
+            np.random.default_rng(repair_seed),
+            plan.repair_shape,
+        ),
+        repair_slots=plan.repair_slots,
+        retire_after=plan.retire_after,
+        fleet=fleet,
         log=log,
     )
-    job = TrainingJob(env, plan, spares=spares, ledger=ledger, log=log)
-    env.process(
-        node_rate_failures(
-            env,
-            job,
-            servers=plan.servers,
-            rate_per_server_s=plan.failure_rate_per_server_s,
-            swap_fraction=plan.swap_fraction,
-            rng=np.random.default_rng(failure_seed),
+    job = TrainingJob(env, plan, fleet=fleet, spares=spares, ledger=ledger, log=log)
+    for category, category_seed in zip(plan.categories, category_seeds, strict=True):
+        env.process(failure_stream(env, job, fleet, category, np.random.default_rng(category_seed)))
+    if plan.planned_per_day > 0:
+        env.process(planned_stream(env, job, plan.planned_per_day))
+    if plan.straggler_rate_per_server_s > 0:
+        env.process(
+            straggler_stream(
+                env,
+                job,
+                fleet,
+                rate_per_server_s=plan.straggler_rate_per_server_s,
+                speed=plan.straggler_speed,
+                duration_mean_s=plan.straggler_duration_s,
+                rng=np.random.default_rng(straggler_seed),
+            )
         )
-    )
     env.run(until=env.any_of([job.process, env.timeout(plan.limit_s)]))
     job.stop()
     env.run(until=job.process)
@@ -77,6 +101,8 @@ def simulate_replicate(
         finished=job.done,
         seconds=dict(ledger.seconds),
         interruptions=job.interruptions,
+        planned=job.planned,
+        retired=spares.retired,
         engine_events=env.processed,
         events=log.rows,
     )

@@ -1,7 +1,14 @@
-"""Failure sources: SimPy processes that interrupt the job at random times."""
+"""Interruption sources: SimPy processes that strike the job at random or scheduled times.
+
+Cost grows with events, not with servers x time: a category with exponential times is one
+superposed stream over the whole job (its failures land on a drawn server); only a category whose
+times are not exponential keeps a clock per unit (server, switch or job) in a heap.
+"""
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -9,39 +16,130 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
+from sim.cluster import Fleet
+from sim.distributions import Sampler
+
+SERVER_SCOPES = ("device", "server")
+SCOPES = ("device", "server", "switch", "job", "cluster")
+
+
+@dataclass(frozen=True)
+class Category:
+    """A failure category reduced to what the engine needs (rates per second)."""
+
+    name: str
+    scope: str
+    rate_per_server_s: float
+    distribution: str
+    shape: float
+    empirical: tuple[float, ...]
+    swap: bool
+    servers_down: int
+    detection_s: float
+    silent: bool
+
 
 @dataclass(frozen=True)
 class Failure:
     """One unexpected interruption, as the job sees it."""
 
     cause: str
-    needs_swap: bool  # the failed server must be replaced by a spare and repaired
-    server: int  # index of the failed server in the job, -1 when the failure is job-wide
+    slots: tuple[int, ...]  # job slots whose servers are lost; empty for a job-wide failure
+    swap: bool  # the lost servers must be replaced by spares and repaired
+    detection_s: float
+    silent: bool = False
+    corrupted_at: float = math.nan  # a silent failure, once detected: when the corruption began
 
 
-class Interruptible(Protocol):
+class Planned:
+    """A scheduled interruption."""
+
+
+class Target(Protocol):
     def fail(self, failure: Failure) -> None: ...
+    def planned_stop(self) -> None: ...
+    def slow_down(self, slot: int, speed: float, duration_s: float) -> None: ...
 
 
-def node_rate_failures(
+def units(category: Category, servers: int) -> int:
+    if category.scope in SERVER_SCOPES:
+        return servers
+    if category.scope == "switch":
+        return math.ceil(servers / category.servers_down)
+    return 1
+
+
+def _slots(category: Category, unit: int, fleet: Fleet) -> tuple[int, ...]:
+    if category.scope in SERVER_SCOPES:
+        return (unit,)
+    if category.scope == "switch":
+        first = unit * category.servers_down
+        return tuple(range(first, min(first + category.servers_down, fleet.size)))
+    return ()
+
+
+def failure_stream(
     env: simpy.Environment,
-    job: Interruptible,
-    *,
-    servers: int,
-    rate_per_server_s: float,
-    swap_fraction: float,
+    job: Target,
+    fleet: Fleet,
+    category: Category,
     rng: np.random.Generator,
 ) -> Generator[simpy.Event, Any, None]:
-    """Superposition of ``servers`` independent exponential streams: one exponential stream at
-    ``servers`` times the rate, whose failures land on a uniformly drawn server. The clock runs
-    whenever the job holds its servers, recovery included."""
-    mean_gap_s = 1.0 / (servers * rate_per_server_s)
-    while True:
-        yield env.timeout(rng.exponential(mean_gap_s))
+    """Failures of one category over the whole job, at ``rate_per_server_s`` per server."""
+    n_units = units(category, fleet.size)
+    job_rate = fleet.size * category.rate_per_server_s
+
+    def strike(unit: int) -> None:
         job.fail(
             Failure(
-                cause="node_failure",
-                needs_swap=bool(rng.random() < swap_fraction),
-                server=int(rng.integers(servers)),
+                cause=category.name,
+                slots=_slots(category, unit, fleet),
+                swap=category.swap and category.scope not in ("job", "cluster"),
+                detection_s=category.detection_s,
+                silent=category.silent,
             )
         )
+
+    if category.distribution == "exponential":
+        while True:
+            yield env.timeout(rng.exponential(1.0 / job_rate))
+            if category.scope in SERVER_SCOPES:
+                strike(fleet.pick_slot(rng))
+            else:
+                strike(int(rng.integers(n_units)))
+    draw = Sampler(
+        category.distribution, n_units / job_rate, rng, category.shape, category.empirical
+    )
+    clocks = [(draw(), unit) for unit in range(n_units)]
+    heapq.heapify(clocks)
+    while True:
+        when, unit = clocks[0]
+        yield env.timeout(when - env.now)
+        heapq.heapreplace(clocks, (env.now + draw(), unit))  # a renewal: the unit starts anew
+        strike(unit)
+
+
+def planned_stream(
+    env: simpy.Environment, job: Target, per_day: float
+) -> Generator[simpy.Event, Any, None]:
+    """Scheduled interruptions at a fixed interval."""
+    interval_s = 86_400.0 / per_day
+    while True:
+        yield env.timeout(interval_s)
+        job.planned_stop()
+
+
+def straggler_stream(
+    env: simpy.Environment,
+    job: Target,
+    fleet: Fleet,
+    *,
+    rate_per_server_s: float,
+    speed: float,
+    duration_mean_s: float,
+    rng: np.random.Generator,
+) -> Generator[simpy.Event, Any, None]:
+    """Slowdown events of single servers, superposed over the job."""
+    while True:
+        yield env.timeout(rng.exponential(1.0 / (fleet.size * rate_per_server_s)))
+        job.slow_down(fleet.pick_slot(rng), speed, rng.exponential(duration_mean_s))

@@ -1,137 +1,319 @@
 """The training job: a SimPy process that trains, checkpoints, fails, recovers and rolls back.
 
-Between events, progress is simply elapsed time at full speed; the job only wakes at state changes
-(segment end, checkpoint end, failure, recovery steps), never once per training step.
+Between events, progress is elapsed time times the job's speed; the job only wakes at state
+changes (segment end, checkpoint end, failure, recovery steps, slowdowns, planned stops), never once
+per training step. Interrupt causes: a ``Failure``, ``PLANNED``, ``SPEED`` (the speed changed:
+re-plan the current wait) and ``STOP`` (the horizon).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator
 from typing import Any
 
 import simpy
 
 from sim.accounting import Bucket, Ledger
-from sim.cluster import SparePool
+from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
-from sim.failures import Failure
+from sim.failures import Failure, Planned
 from sim.plan import JobPlan
 
 Steps = Generator[simpy.Event, Any, None]
-STOP = object()  # interrupt cause that ends the job at the horizon
+STOP = object()
+SPEED = object()
+PLANNED = Planned()
 
 
 class TrainingJob:
-    """One synchronous data-parallel job; failure sources call :meth:`fail` to interrupt it."""
+    """One synchronous data-parallel job; interruption sources call its public methods."""
 
     def __init__(
         self,
         env: simpy.Environment,
         plan: JobPlan,
         *,
+        fleet: Fleet,
         spares: SparePool,
         ledger: Ledger,
         log: EventLog,
     ) -> None:
         self.env = env
         self.plan = plan
+        self.fleet = fleet
         self.spares = spares
         self.ledger = ledger
         self.log = log
-        self.remaining_s = plan.work_s  # training time not yet committed by a checkpoint
-        self.missing_servers = 0  # failed servers not yet replaced by a spare
+        self.remaining_s = plan.work_s  # training work not yet committed by a checkpoint
+        self.missing: list[int] = []  # slots whose server was lost and not yet replaced
         self.interruptions: Counter[str] = Counter()
+        self.planned = 0
+        self._training = False
+        self._recovering = False
+        self._planned_pending = False
+        self._detection_s = plan.detection_s
+        self._slow: Counter[float] = Counter()  # speeds of the servers running slow now
+        self._elastic_speed = 1.0
+        # (time, remaining_s, productive_s) at each commit, for corruptions found late.
+        self._commits: deque[tuple[float, float, float]] = deque([(0.0, plan.work_s, 0.0)])
+        self._silent_window_s = max(
+            (c.detection_s for c in plan.categories if c.silent), default=0.0
+        )
         self.process = env.process(self._run())
+
+    # -- what the interruption sources call ------------------------------------------------
 
     @property
     def done(self) -> bool:
         return self.remaining_s <= 0.0
 
     def fail(self, failure: Failure) -> None:
-        if self.process.is_alive:
+        if not self.process.is_alive:
+            return
+        if failure.silent and math.isnan(failure.corrupted_at):
+            self.env.process(self._detect_late(failure))
+        else:
             self.process.interrupt(failure)
+
+    def planned_stop(self) -> None:
+        self.planned += 1
+        if self.process.is_alive and not self._recovering and not self._planned_pending:
+            self.process.interrupt(PLANNED)
+
+    def slow_down(self, slot: int, speed: float, duration_s: float) -> None:
+        self.env.process(self._slow_period(slot, speed, duration_s))
 
     def stop(self) -> None:
         """End the job where it stands (the horizon), booking the phase in progress."""
         if self.process.is_alive:
             self.process.interrupt(STOP)
 
+    # -- the job's life ----------------------------------------------------------------------
+
+    @property
+    def _straggler_speed(self) -> float:
+        return min(self._slow) if self._slow else 1.0
+
     def _run(self) -> Steps:
-        recovering = False
         while not self.done:
             try:
-                if recovering:
+                if self._recovering:
                     yield from self._recover()
-                    recovering = False
+                    self._recovering = False
+                elif self._planned_pending:
+                    yield from self._maintenance()
+                    self._planned_pending = False
                 else:
                     yield from self._train_segment()
             except simpy.Interrupt as interrupt:
-                if not isinstance(interrupt.cause, Failure):  # STOP: the horizon
+                cause = interrupt.cause
+                if cause is STOP:
                     return
-                self._on_failure(interrupt.cause)
-                recovering = True
+                if isinstance(cause, Failure):
+                    self._on_failure(cause)
+                elif cause is PLANNED and not self._recovering:
+                    self._planned_pending = True
         self.log.record(self.env.now, "training_done", "", -1, 0.0)
 
-    def _spend(self, bucket: Bucket, duration_s: float) -> Steps:
-        """Spend time in one bucket; an interrupt still books the part already spent."""
-        start = self.env.now
-        try:
-            yield self.env.timeout(duration_s)
-        finally:
-            spent = self.env.now - start
-            self.ledger.add(bucket, spent)
-            self.log.record(start, bucket.value, "", -1, spent)
-
     def _train_segment(self) -> Steps:
-        """Train to the next checkpoint and write it: one timeout for both, split on failure."""
+        """Train to the next checkpoint and write it, in one timeout split on interruption. A
+        slowdown re-plans the rest; a planned stop checkpoints what is done and stops."""
         segment_s = min(self.plan.interval_s, self.remaining_s)
-        write_s = 0.0 if math.isinf(self.plan.interval_s) else self.plan.checkpoint_write_s
-        start = self.env.now
+        write_left = 0.0 if math.isinf(self.plan.interval_s) else self.plan.checkpoint_write_s
+        done_s = 0.0
+        self._training = True
         try:
-            yield self.env.timeout(segment_s + write_s)
-        except simpy.Interrupt:
-            elapsed = self.env.now - start
-            self._book_segment(start, min(elapsed, segment_s), max(elapsed - segment_s, 0.0))
-            raise
-        self._book_segment(start, segment_s, write_s)
+            while True:
+                straggler, elastic = self._straggler_speed, self._elastic_speed
+                speed = straggler * elastic
+                train_wall = (segment_s - done_s) / speed
+                start = self.env.now
+                try:
+                    yield self.env.timeout(train_wall + write_left)
+                except simpy.Interrupt as interrupt:
+                    elapsed = self.env.now - start
+                    trained = min(elapsed, train_wall)
+                    self._book_training(trained, straggler, elastic)
+                    done_s += trained * speed
+                    if elapsed > train_wall:
+                        write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
+                    if interrupt.cause is PLANNED:
+                        # Checkpoint the work done so far (unless the write is under way
+                        # already), then stop for maintenance.
+                        self._planned_pending = True
+                        if elapsed < train_wall:
+                            segment_s = done_s
+                            write_left = self.plan.checkpoint_write_s
+                        continue
+                    if interrupt.cause is SPEED:
+                        continue
+                    raise
+                self._book_training(train_wall, straggler, elastic)
+                self._book_stall(start + train_wall, write_left)
+                break
+        finally:
+            self._training = False
         self.remaining_s -= segment_s
         self.ledger.commit()
+        self._remember_commit()
+        self._regrow()
 
-    def _book_segment(self, start: float, trained_s: float, stall_s: float) -> None:
-        self.ledger.add(Bucket.PRODUCTIVE, trained_s)
+    def _book_training(self, wall_s: float, straggler: float, elastic: float) -> None:
+        """Wall time at reduced speed: the full-speed share is productive, the rest is lost to
+        the slowest server or to the missing replicas."""
+        self.ledger.add(Bucket.PRODUCTIVE, wall_s * straggler * elastic)
+        if straggler < 1.0:
+            self.ledger.add(Bucket.STRAGGLER_SLOWDOWN, wall_s * elastic * (1.0 - straggler))
+        if elastic < 1.0:
+            self.ledger.add(Bucket.DEGRADED_CAPACITY, wall_s * (1.0 - elastic))
+
+    def _book_stall(self, start: float, stall_s: float) -> float:
         if stall_s > 0.0:
             self.ledger.add(Bucket.CHECKPOINT_STALL, stall_s)
-            self.log.record(start + trained_s, "checkpoint", "", -1, stall_s)
+            self.log.record(start, "checkpoint", "", -1, stall_s)
+        return stall_s
+
+    def _remember_commit(self) -> None:
+        if self._silent_window_s <= 0.0:
+            self._commits[0] = (
+                self.env.now,
+                self.remaining_s,
+                self.ledger.seconds[Bucket.PRODUCTIVE],
+            )
+            return
+        self._commits.append(
+            (self.env.now, self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE])
+        )
+        horizon = self.env.now - self._silent_window_s
+        while len(self._commits) > 1 and self._commits[1][0] <= horizon:
+            self._commits.popleft()
 
     def _on_failure(self, failure: Failure) -> None:
         self.interruptions[failure.cause] += 1
-        lost_s = self.ledger.roll_back()
-        self.log.record(self.env.now, "failure", failure.cause, failure.server, lost_s)
-        if failure.needs_swap:
-            self.missing_servers += 1
-            self.spares.send_to_repair(failure.server)
+        if math.isnan(failure.corrupted_at):
+            lost_s = self.ledger.roll_back()
+            self._detection_s = failure.detection_s
+        else:  # found late: back to the last checkpoint before the corruption
+            when, remaining, productive = next(
+                c for c in reversed(self._commits) if c[0] <= failure.corrupted_at
+            )
+            lost_s = self.ledger.roll_back(to_productive_s=productive)
+            self.remaining_s = remaining
+            while self._commits[-1][0] > when:
+                self._commits.pop()
+            self._detection_s = 0.0  # the detection delay was spent training, now lost
+        servers = [self.fleet.slot_server[slot] for slot in failure.slots]
+        first = servers[0] if servers else -1
+        self.log.record(self.env.now, "failure", failure.cause, first, lost_s)
+        if failure.swap and servers:
+            for slot, server in zip(failure.slots, servers, strict=True):
+                self.fleet.failures[server] += 1
+                if slot not in self.missing:
+                    self.missing.append(slot)
+            self.spares.send_to_repair(servers, failure.cause)
+        self._recovering = True
+        self._planned_pending = False  # maintenance happens during the recovery
+
+    def _detect_late(self, failure: Failure) -> Steps:
+        """Silent corruption: the job trains on until it is noticed ``detection_s`` later."""
+        corrupted_at = self.env.now
+        yield self.env.timeout(failure.detection_s)
+        if self.process.is_alive:
+            self.process.interrupt(
+                Failure(failure.cause, failure.slots, failure.swap, 0.0, True, corrupted_at)
+            )
 
     def _recover(self) -> Steps:
-        """Detection, a spare for every failed server, restart, restore. A failure at any point
-        starts recovery over (the servers already swapped in stay)."""
-        yield from self._spend(Bucket.DETECTION, self.plan.detection_s)
-        while self.missing_servers > 0:
-            yield from self._acquire_spare()
+        """Detection, a spare for every lost server (or, elastic, go on without), restart,
+        restore. A failure at any point starts recovery over; spares already in stay."""
+        yield from self._spend(Bucket.DETECTION, self._detection_s)
+        while self.missing:
+            if self.spares.free > 0:
+                self.fleet.replace(self.missing.pop(0), self.spares.take())
+            elif self._can_shrink():
+                self._set_elastic_speed()
+                break
+            else:
+                yield from self._acquire_spare()
         yield from self._spend(Bucket.RESTART, self.plan.restart_s)
         yield from self._spend(Bucket.RESTORE, self.plan.restore_s)
+
+    def _maintenance(self) -> Steps:
+        yield from self._spend(Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s)
+        self.log.record(self.env.now, "planned", "", -1, self.plan.planned_duration_s)
+        yield from self._spend(Bucket.RESTART, self.plan.restart_s)
+        yield from self._spend(Bucket.RESTORE, self.plan.restore_s)
+
+    def _spend(self, bucket: Bucket, duration_s: float) -> Steps:
+        """Spend time in one bucket; a slowdown changes nothing here, any other interrupt still
+        books the part already spent."""
+        started = self.env.now
+        left = duration_s
+        try:
+            while left > 0.0:
+                start = self.env.now
+                try:
+                    yield self.env.timeout(left)
+                    left = 0.0
+                except simpy.Interrupt as interrupt:
+                    left -= self.env.now - start
+                    if interrupt.cause is not SPEED and interrupt.cause is not PLANNED:
+                        raise
+        finally:
+            spent = self.env.now - started
+            self.ledger.add(bucket, spent)
+            self.log.record(started, bucket.value, "", -1, spent)
 
     def _acquire_spare(self) -> Steps:
         start = self.env.now
         request = self.spares.request()
         try:
-            yield request
+            while not request.processed:
+                try:
+                    yield request
+                except simpy.Interrupt as interrupt:
+                    if interrupt.cause is SPEED or interrupt.cause is PLANNED:
+                        continue
+                    raise
         finally:
             if request.triggered:  # handed over, even if a failure struck at the same instant
-                self.missing_servers -= 1
+                self.fleet.replace(self.missing.pop(0), request.value)  # type: ignore[arg-type]
             else:
                 request.cancel()
             waited = self.env.now - start
             self.ledger.add(Bucket.WAITING_FOR_SERVERS, waited)
             self.log.record(start, Bucket.WAITING_FOR_SERVERS.value, "", -1, waited)
+
+    # -- elastic capacity and slowdowns -------------------------------------------------------
+
+    def _replicas_lost(self) -> float:
+        return len(self.missing) * self.plan.replicas_per_server_lost
+
+    def _can_shrink(self) -> bool:
+        return self.plan.elastic and self._replicas_lost() < self.plan.replicas
+
+    def _set_elastic_speed(self) -> None:
+        self._elastic_speed = 1.0 - self._replicas_lost() / self.plan.replicas
+
+    def _regrow(self) -> None:
+        """Elastic: take back free spares at a checkpoint, without a restart."""
+        while self.missing and self.spares.free > 0:
+            self.fleet.replace(self.missing.pop(0), self.spares.take())
+        if self._elastic_speed < 1.0:
+            self._set_elastic_speed()
+
+    def _slow_period(self, slot: int, speed: float, duration_s: float) -> Steps:
+        self.log.record(self.env.now, "slowdown", "", self.fleet.slot_server[slot], duration_s)
+        self._slow[speed] += 1
+        self._speed_changed()
+        yield self.env.timeout(duration_s)
+        self._slow[speed] -= 1
+        if self._slow[speed] == 0:
+            del self._slow[speed]
+        self._speed_changed()
+
+    def _speed_changed(self) -> None:
+        if self._training and self.process.is_alive:
+            self.process.interrupt(SPEED)

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 
 from sim.checkpointing import POLICIES, PolicyInputs
-from sim.config import Config
+from sim.config import Config, FailureCategory
+from sim.failures import Category
 from sim.throughput import Throughput, throughput
 
 SECONDS_PER_DAY = 86_400.0
@@ -26,9 +27,22 @@ class JobPlan:
     repair_mean_s: float
     servers: int
     spare_servers: int
-    failure_rate_per_server_s: float
-    swap_fraction: float
+    categories: tuple[Category, ...]
     horizon_s: float | None  # None: run until the work is done
+    repair_distribution: str = "exponential"
+    repair_shape: float = 1.0
+    repair_slots: int = 0  # 0: unlimited
+    retire_after: int = 0  # 0: never
+    lemon_fraction: float = 0.0
+    lemon_multiplier: float = 1.0
+    planned_per_day: float = 0.0
+    planned_duration_s: float = 0.0
+    straggler_rate_per_server_s: float = 0.0
+    straggler_speed: float = 1.0
+    straggler_duration_s: float = 3600.0
+    elastic: bool = False
+    replicas: int = 1  # data-parallel replicas
+    replicas_per_server_lost: float = 1.0  # replicas a lost server takes out
 
     @property
     def failure_free_s(self) -> float:
@@ -46,8 +60,13 @@ class JobPlan:
         return self.horizon_s if self.horizon_s is not None else STALL_LIMIT * self.failure_free_s
 
     @property
+    def failure_rate_per_server_s(self) -> float:
+        return sum(c.rate_per_server_s for c in self.categories)
+
+    @property
     def job_mtbf_s(self) -> float:
-        return 1.0 / (self.servers * self.failure_rate_per_server_s)
+        rate = self.servers * self.failure_rate_per_server_s
+        return 1.0 / rate if rate > 0 else math.inf
 
     @property
     def recovery_s(self) -> float:
@@ -55,34 +74,97 @@ class JobPlan:
         return self.detection_s + self.restart_s + self.restore_s
 
 
+def node_rate_categories(
+    rate_per_server_s: float, swap_fraction: float, detection_s: float
+) -> tuple[Category, ...]:
+    """``failures=node_rate``: one exponential rate per server, split into the share that needs a
+    spare and the share a restart clears."""
+    split = (("node_swap", swap_fraction, True), ("node_restart", 1.0 - swap_fraction, False))
+    return tuple(
+        Category(
+            name=name,
+            scope="server",
+            rate_per_server_s=rate_per_server_s * share,
+            distribution="exponential",
+            shape=1.0,
+            empirical=(),
+            swap=swap,
+            servers_down=1,
+            detection_s=detection_s,
+            silent=False,
+        )
+        for name, share, swap in split
+        if share > 0
+    )
+
+
+def _category(name: str, c: FailureCategory, detection_s: float) -> Category:
+    return Category(
+        name=name,
+        scope=c.scope,
+        rate_per_server_s=c.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY,
+        distribution=c.distribution,
+        shape=c.shape,
+        empirical=tuple(c.empirical),
+        swap=c.recovery == "swap",
+        servers_down=c.servers_down,
+        detection_s=detection_s if c.detection_s is None else c.detection_s,
+        silent=c.silent,
+    )
+
+
 def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     """Derive the job plan and its failure-free throughput. Expects a validated config."""
     speed = throughput(config)
-    rate_per_server_s = config.failures.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
-    job_mtbf_s = 1.0 / (config.cluster.servers * rate_per_server_s)
+    f, rec, par, hw = config.failures, config.recovery, config.parallelism, config.hardware
+    if f.kind == "node_rate":
+        rate = f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
+        categories = node_rate_categories(rate, f.server_swap_fraction, rec.detection_s)
+    else:
+        categories = tuple(
+            _category(name, c, rec.detection_s)
+            for name, c in f.categories.items()
+            if c.rate_per_1000_server_days > 0
+        )
+    servers = config.cluster.servers
+    job_rate = servers * sum(c.rate_per_server_s for c in categories)
     policy = POLICIES[config.checkpoint.policy]
     interval_s = policy(
         PolicyInputs(
             interval_min=config.checkpoint.interval_min,
             write_s=config.checkpoint.write_s,
-            job_mtbf_s=job_mtbf_s,
+            job_mtbf_s=1.0 / job_rate if job_rate > 0 else math.inf,
         )
     )
     horizon = config.sim.horizon_days
+    devices_per_replica = par.tp * par.pp * par.cp
     return (
         JobPlan(
             work_s=config.workload.tokens / speed.tokens_per_s,
             interval_s=interval_s,
             checkpoint_write_s=0.0 if math.isinf(interval_s) else config.checkpoint.write_s,
-            detection_s=config.recovery.detection_s,
-            restart_s=config.recovery.restart_s,
-            restore_s=config.recovery.restore_s,
-            repair_mean_s=config.recovery.repair_h * 3600.0,
-            servers=config.cluster.servers,
+            detection_s=rec.detection_s,
+            restart_s=rec.restart_s,
+            restore_s=rec.restore_s,
+            repair_mean_s=rec.repair_h * 3600.0,
+            servers=servers,
             spare_servers=config.cluster.spare_servers,
-            failure_rate_per_server_s=rate_per_server_s,
-            swap_fraction=config.failures.server_swap_fraction,
+            categories=categories,
             horizon_s=None if horizon is None else horizon * SECONDS_PER_DAY,
+            repair_distribution=rec.repair_distribution,
+            repair_shape=rec.repair_shape,
+            repair_slots=rec.repair_slots,
+            retire_after=f.retire_after,
+            lemon_fraction=f.lemons.fraction,
+            lemon_multiplier=f.lemons.rate_multiplier,
+            planned_per_day=f.planned.per_day,
+            planned_duration_s=f.planned.duration_min * 60.0,
+            straggler_rate_per_server_s=f.stragglers.rate_per_1000_server_days / 1000.0 / 86_400.0,
+            straggler_speed=f.stragglers.speed,
+            straggler_duration_s=f.stragglers.duration_h * 3600.0,
+            elastic=rec.elastic,
+            replicas=par.dp,
+            replicas_per_server_lost=max(1.0, hw.devices_per_server / devices_per_replica),
         ),
         speed,
     )

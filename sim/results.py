@@ -43,7 +43,7 @@ def replicates_frame(
     servers_held = plan.servers + plan.spare_servers
     devices_held = servers_held * config.hardware.devices_per_server
     server_kw_held = servers_held * config.hardware.server_power_kw
-    causes = sorted({cause for o in outcomes for cause in o.interruptions})
+    causes = sorted({c.name for c in plan.categories})
     rows = []
     for o in outcomes:
         wall_h = o.wall_s / 3600.0
@@ -62,7 +62,8 @@ def replicates_frame(
             "energy_cost_usd": energy_usd,
             "ettr": o.seconds[Bucket.PRODUCTIVE] / o.wall_s if o.wall_s > 0 else math.nan,
             "interruptions_unexpected": sum(o.interruptions.values()),
-            "interruptions_planned": 0,
+            "interruptions_planned": o.planned,
+            "servers_retired": o.retired,
         }
         row |= {f"interruptions_{cause}": o.interruptions[cause] for cause in causes}
         row |= {f"{bucket.value}_h": o.seconds[bucket] / 3600.0 for bucket in Bucket}

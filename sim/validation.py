@@ -7,11 +7,14 @@ import math
 
 from sim.checkpointing import POLICIES
 from sim.config import Config
+from sim.distributions import DISTRIBUTIONS
 from sim.errors import ConfigError
+from sim.failures import SCOPES
 from sim.memory import PRECISIONS, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 
-FAILURE_KINDS = ("node_rate",)
+FAILURE_KINDS = ("catalogue", "node_rate")
+RECOVERIES = ("swap", "restart")
 HARDWARE_KINDS = ("gpu", "cpu")
 
 
@@ -58,7 +61,6 @@ def validate(config: Config) -> None:
         "parallelism.cp": par.cp,
         "parallelism.micro_batch_size": par.micro_batch_size,
         "cluster.servers": config.cluster.servers,
-        "failures.rate_per_1000_server_days": config.failures.rate_per_1000_server_days,
         "recovery.repair_h": config.recovery.repair_h,
         "pricing.pue": config.pricing.pue,
     }.items():
@@ -95,10 +97,7 @@ def validate(config: Config) -> None:
     _validate_layout(config)
     _validate_memory(config)  # before the batch: memory is the first thing a bad plan runs into
     _validate_batch(config)
-    _one_of("failures.kind", config.failures.kind, FAILURE_KINDS)
-    fraction = config.failures.server_swap_fraction
-    if not 0.0 <= fraction <= 1.0:
-        raise ConfigError("failures.server_swap_fraction", fraction, "must lie in [0, 1]")
+    _validate_failures(config)
     _one_of("checkpoint.policy", config.checkpoint.policy, list(POLICIES))
     if config.checkpoint.policy == "fixed":
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
@@ -206,3 +205,60 @@ def _validate_throughput_inputs(config: Config) -> None:
             raise ConfigError(f"parallelism.{key}", value, "must lie in [0, 1]")
     if par.virtual_stages < 1:
         raise ConfigError("parallelism.virtual_stages", par.virtual_stages, "must be at least 1")
+
+
+def _fraction(key: str, value: float, *, upper_open: bool = False) -> None:
+    if not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
+        raise ConfigError(key, value, "must lie in [0, 1)" if upper_open else "must lie in [0, 1]")
+
+
+def _validate_failures(config: Config) -> None:
+    f, rec = config.failures, config.recovery
+    _one_of("failures.kind", f.kind, FAILURE_KINDS)
+    if f.kind == "node_rate":
+        _positive("failures.rate_per_1000_server_days", f.rate_per_1000_server_days)
+        _fraction("failures.server_swap_fraction", f.server_swap_fraction)
+    else:
+        for key in ("rate_per_1000_server_days", "server_swap_fraction"):
+            if getattr(f, key):
+                raise ConfigError(
+                    f"failures.{key}",
+                    getattr(f, key),
+                    "is used only with failures=node_rate; for a catalogue set "
+                    "failures.categories.NAME.rate_per_1000_server_days",
+                )
+        for name, c in f.categories.items():
+            key = f"failures.categories.{name}"
+            _one_of(f"{key}.scope", c.scope, SCOPES)
+            _positive(f"{key}.rate_per_1000_server_days", c.rate_per_1000_server_days)
+            _one_of(f"{key}.distribution", c.distribution, DISTRIBUTIONS)
+            _positive(f"{key}.shape", c.shape)
+            if c.distribution == "empirical" and (
+                not c.empirical or any(not v > 0 for v in c.empirical)
+            ):
+                raise ConfigError(f"{key}.empirical", c.empirical, "needs positive times")
+            _one_of(f"{key}.recovery", c.recovery, RECOVERIES)
+            _positive(f"{key}.servers_down", c.servers_down)
+            if c.detection_s is not None:
+                _non_negative(f"{key}.detection_s", c.detection_s)
+    _non_negative("failures.planned.per_day", f.planned.per_day)
+    _non_negative("failures.planned.duration_min", f.planned.duration_min)
+    _fraction("failures.lemons.fraction", f.lemons.fraction, upper_open=True)
+    if not f.lemons.rate_multiplier >= 1.0:
+        raise ConfigError(
+            "failures.lemons.rate_multiplier", f.lemons.rate_multiplier, "must be >= 1"
+        )
+    _non_negative(
+        "failures.stragglers.rate_per_1000_server_days", f.stragglers.rate_per_1000_server_days
+    )
+    if not 0.0 < f.stragglers.speed <= 1.0:
+        raise ConfigError("failures.stragglers.speed", f.stragglers.speed, "must lie in (0, 1]")
+    _positive("failures.stragglers.duration_h", f.stragglers.duration_h)
+    if f.retire_after < 0:
+        raise ConfigError("failures.retire_after", f.retire_after, "must be 0 (never) or more")
+    _one_of("recovery.repair_distribution", rec.repair_distribution, DISTRIBUTIONS[:3])
+    _positive("recovery.repair_shape", rec.repair_shape)
+    if rec.repair_slots < 0:
+        raise ConfigError(
+            "recovery.repair_slots", rec.repair_slots, "must be 0 (unlimited) or more"
+        )

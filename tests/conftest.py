@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.engine import ReplicateOutcome, simulate_replicate
 from sim.montecarlo import replicate_seeds
-from sim.plan import JobPlan
+from sim.plan import JobPlan, node_rate_categories
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,19 +24,23 @@ BASE_PLAN = JobPlan(
     repair_mean_s=3600.0,
     servers=100,
     spare_servers=1000,
-    failure_rate_per_server_s=1.0 / (100 * 10 * 3600.0),  # job MTBF 10 h
-    swap_fraction=0.0,
+    categories=node_rate_categories(1.0 / (100 * 10 * 3600.0), 0.0, 120.0),  # job MTBF 10 h
     horizon_s=None,
 )
 
 
 def plan(**changes: object) -> JobPlan:
-    """BASE_PLAN with some fields changed; ``job_mtbf_s`` sets the failure rate."""
+    """BASE_PLAN with some fields changed. ``job_mtbf_s`` and ``swap_fraction`` set a node-rate
+    failure model (exponential, one rate per server) with that job MTBF and share of swaps."""
     mtbf = changes.pop("job_mtbf_s", None)
+    swap = changes.pop("swap_fraction", None)
     result = dataclasses.replace(BASE_PLAN, **changes)  # type: ignore[arg-type]
-    if mtbf is not None:
-        rate = 1.0 / (result.servers * float(mtbf))  # type: ignore[arg-type]
-        result = dataclasses.replace(result, failure_rate_per_server_s=rate)
+    if mtbf is not None or swap is not None or "detection_s" in changes:
+        job_mtbf = float(mtbf) if mtbf is not None else BASE_PLAN.job_mtbf_s  # type: ignore[arg-type]
+        rate = 1.0 / (result.servers * job_mtbf)
+        share = float(swap) if swap is not None else 0.0  # type: ignore[arg-type]
+        categories = node_rate_categories(rate, share, result.detection_s)
+        result = dataclasses.replace(result, categories=categories)
     return result
 
 

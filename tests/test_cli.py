@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.accounting import Bucket
+
 REQUIRED_KEYS = {
     "scenario", "seed", "replicates", "time_to_train_days", "time_to_train_days_p05",
     "time_to_train_days_p50", "time_to_train_days_p95", "device_hours", "cost_usd", "ettr",
@@ -62,7 +64,7 @@ def test_llama_405b_matches_the_published_scale(llama_run: tuple[Path, str]) -> 
     summary = json.loads((llama_run[0] / "summary.json").read_text())
     assert 60 <= summary["time_to_train_days"] <= 90
     assert summary["device_hours"] == pytest.approx(META_405B_GPU_HOURS, rel=0.10)
-    buckets = [k for k in REQUIRED_KEYS if k.endswith("_h")]
+    buckets = [f"{bucket.value}_h" for bucket in Bucket]
     assert sum(summary[k] for k in buckets) == pytest.approx(summary["wall_clock_days"] * 24)
 
 
@@ -97,10 +99,18 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
         ("+sim.speed=1", "sim.speed=1: unknown key; valid:"),
         ("sim.seed=[1", "sim.seed=[1: malformed override"),
         ("sim.seed=abc", "sim.seed=abc: Value 'abc' of type 'str' could not be converted"),
-        ("failures.rate_per_1000_server_days=-1", "failures.rate_per_1000_server_days=-1.0: "
-         "must be a positive finite number"),
-        ("failures.rate_per_1000_server_days=0", "failures.rate_per_1000_server_days=0.0: "
-         "must be a positive finite number"),
+        ("failures=node_rate failures.rate_per_1000_server_days=-1",
+         "failures.rate_per_1000_server_days=-1.0: must be a positive finite number"),
+        ("failures=node_rate failures.rate_per_1000_server_days=0",
+         "failures.rate_per_1000_server_days=0.0: must be a positive finite number"),
+        (
+            "failures.categories.faulty_gpu.rate_per_1000_server_days=0",
+            "failures.categories.faulty_gpu.rate_per_1000_server_days=0.0: must be a positive",
+        ),
+        (
+            "failures.rate_per_1000_server_days=3",
+            "failures.rate_per_1000_server_days=3.0: is used only with failures=node_rate",
+        ),
         ("checkpoint.interval_min=0", "checkpoint.interval_min=0.0: must be a positive"),
         ("checkpoint.interval_min=-5", "checkpoint.interval_min=-5.0: must be a positive"),
         ("recovery.repair_h=0", "recovery.repair_h=0.0: must be a positive"),

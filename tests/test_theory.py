@@ -3,6 +3,8 @@ match the exact renewal result (Daly 2006), and the best simulated interval must
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import mean_and_sem, plan, simulate
@@ -50,7 +52,7 @@ def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly() -> 
     factors = np.geomspace(0.4, 2.5, 13)
     # Common random numbers: every interval sees the same failure times (same seed).
     means = [
-        np.mean([o.wall_s for o in simulate(plan(**_fields(base), interval_s=f * daly), 150)])
+        np.mean([o.wall_s for o in simulate(replace(base, interval_s=f * daly), 150)])
         for f in factors
     ]
     # The cost curve is near-parabolic in log(interval); its vertex is the simulated optimum.
@@ -58,11 +60,3 @@ def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly() -> 
     best = daly * np.exp(-b / (2 * a))
     assert a > 0
     assert best == pytest.approx(daly, rel=0.10)
-
-
-def _fields(p: object) -> dict[str, object]:
-    from dataclasses import asdict
-
-    fields = asdict(p)  # type: ignore[call-overload]
-    fields.pop("interval_s")
-    return fields

@@ -108,6 +108,13 @@ def rows() -> list[Row]:
             snapshot["interruptions_unexpected"],
             0.05,
         ),
+        Row(
+            "Planned interruptions in 54 days",
+            f"{LLAMA3}, Section 3.3.4",
+            47,
+            snapshot["interruptions_planned"],
+            0.05,
+        ),
     ]
 
 
