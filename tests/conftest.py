@@ -44,9 +44,11 @@ def plan(**changes: object) -> JobPlan:
     return result
 
 
-def simulate(p: JobPlan, replicates: int, seed: int = 1) -> list[ReplicateOutcome]:
+def simulate(
+    p: JobPlan, replicates: int, seed: int = 1, *, record: bool = False
+) -> list[ReplicateOutcome]:
     return [
-        simulate_replicate(p, s, i, record_events=False)
+        simulate_replicate(p, s, i, record_events=record)
         for i, s in enumerate(replicate_seeds(seed, replicates))
     ]
 

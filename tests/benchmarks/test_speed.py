@@ -74,3 +74,19 @@ def test_one_thousand_replicates(llama_plan: JobPlan) -> None:
     elapsed = time.perf_counter() - started
     print(f"\n1,000 replicates: {elapsed:.1f} s ({elapsed:.1f} ms per replicate)")
     assert len(outcomes) == 1000
+
+
+def test_one_replicate_of_a_131072_gpu_cluster(benchmark: Any) -> None:
+    # 16,384 servers of 8 H100s, the full Llama 3 catalogue; the batch grows with the data-parallel
+    # degree (8 x 2,048 sequences) so the plan stays valid. Target: at most 1 s.
+    config = sim.load_config(
+        "llama_405b",
+        ["cluster.servers=16384", "parallelism.dp=1024", "workload.global_batch_size=16384",
+         "cluster.spare_servers=256"],
+    )  # fmt: skip
+    plan, _ = plan_job(config)
+    out = benchmark(simulate_replicate, plan, np.random.SeedSequence(0), 0, record_events=False)
+    failures = sum(out.interruptions.values())
+    mean_ms = benchmark.stats["mean"] * 1e3
+    events = out.engine_events
+    print(f"\n131,072 GPUs: mean {mean_ms:.1f} ms, {failures} interruptions, {events} events")
