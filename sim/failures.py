@@ -88,6 +88,8 @@ def failure_stream(
     """Failures of one category over the whole job, at ``rate_per_server_s`` per server."""
     n_units = units(category, fleet.size)
     job_rate = fleet.size * category.rate_per_server_s
+    if job_rate <= 0.0:
+        return
 
     def strike(unit: int) -> None:
         job.fail(

@@ -94,7 +94,7 @@ def node_rate_categories(
             silent=False,
         )
         for name, share, swap in split
-        if share > 0
+        if rate_per_server_s * share > 0
     )
 
 

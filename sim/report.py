@@ -6,6 +6,8 @@ from typing import Any
 
 from sim.accounting import Bucket
 
+NOT_CAUSES = {"interruptions_unexpected", "interruptions_planned"}
+
 
 def format_summary(summary: dict[str, Any]) -> str:
     s = summary
@@ -58,6 +60,16 @@ def format_summary(summary: dict[str, Any]) -> str:
     for bucket in Bucket:
         hours = s[f"{bucket.value}_h"]
         lines.append(f"    {bucket.value:<22}{hours:>10.1f}  {hours / wall_h:6.1%}")
+    causes = {
+        key.removeprefix("interruptions_"): value
+        for key, value in s.items()
+        if key.startswith("interruptions_") and key not in NOT_CAUSES and value > 0
+    }
+    if causes:
+        total = sum(causes.values())
+        lines.append("  unexpected interruptions by cause (mean per replicate):")
+        for cause, count in sorted(causes.items(), key=lambda kv: -kv[1]):
+            lines.append(f"    {cause:<26}{count:>8.1f}  {count / total:6.1%}")
     return "\n".join(lines)
 
 
