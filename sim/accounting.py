@@ -12,6 +12,7 @@ class Bucket(StrEnum):
     CHECKPOINT_STALL = "checkpoint_stall"
     LOST_WORK = "lost_work"
     DETECTION = "detection"
+    DIAGNOSIS = "diagnosis"
     RESTART = "restart"
     RESTORE = "restore"
     WAITING_FOR_SERVERS = "waiting_for_servers"

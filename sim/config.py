@@ -183,6 +183,7 @@ class RecoveryConfig:
     """The fixed costs of getting back to training after a failure."""
 
     detection_s: float = MISSING
+    diagnosis_s: float = 0.0  # find and cordon the failed server(s) after detection
     restart_s: float = MISSING
     restore_s: float = MISSING
     repair_h: float = MISSING  # mean time to repair a failed server or switch

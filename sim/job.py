@@ -229,6 +229,7 @@ class TrainingJob:
         """Detection, a spare for every lost server (or, elastic, go on without), restart,
         restore. A failure at any point starts recovery over; spares already in stay."""
         yield from self._spend(Bucket.DETECTION, self._detection_s)
+        yield from self._spend(Bucket.DIAGNOSIS, self.plan.diagnosis_s)
         while self.missing:
             if self.spares.free > 0:
                 self.fleet.replace(self.missing.pop(0), self.spares.take())
@@ -264,7 +265,8 @@ class TrainingJob:
         finally:
             spent = self.env.now - started
             self.ledger.add(bucket, spent)
-            self.log.record(started, bucket.value, "", -1, spent)
+            if duration_s > 0.0:
+                self.log.record(started, bucket.value, "", -1, spent)
 
     def _acquire_spare(self) -> Steps:
         start = self.env.now

@@ -29,6 +29,7 @@ class JobPlan:
     spare_servers: int
     categories: tuple[Category, ...]
     horizon_s: float | None  # None: run until the work is done
+    diagnosis_s: float = 0.0
     repair_distribution: str = "exponential"
     repair_shape: float = 1.0
     repair_slots: int = 0  # 0: unlimited
@@ -71,7 +72,7 @@ class JobPlan:
     @property
     def recovery_s(self) -> float:
         """Fixed cost of one interruption, spares permitting."""
-        return self.detection_s + self.restart_s + self.restore_s
+        return self.detection_s + self.diagnosis_s + self.restart_s + self.restore_s
 
 
 def node_rate_categories(
@@ -151,6 +152,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             spare_servers=config.cluster.spare_servers,
             categories=categories,
             horizon_s=None if horizon is None else horizon * SECONDS_PER_DAY,
+            diagnosis_s=rec.diagnosis_s,
             repair_distribution=rec.repair_distribution,
             repair_shape=rec.repair_shape,
             repair_slots=rec.repair_slots,

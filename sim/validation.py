@@ -74,6 +74,7 @@ def validate(config: Config) -> None:
         "cluster.spare_servers": config.cluster.spare_servers,
         "checkpoint.write_s": config.checkpoint.write_s,
         "recovery.detection_s": config.recovery.detection_s,
+        "recovery.diagnosis_s": config.recovery.diagnosis_s,
         "recovery.restart_s": config.recovery.restart_s,
         "recovery.restore_s": config.recovery.restore_s,
         "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
