@@ -175,7 +175,10 @@ class CheckpointConfig:
 
     policy: str = "fixed"
     interval_min: float = 30.0  # used by the ``fixed`` policy
-    write_s: float = MISSING  # the job stalls this long per checkpoint
+    write_s: float | None = None  # the job's stall per checkpoint; None: from size and bandwidth
+    store_tbyte_per_s: float = 2.0  # shared store bandwidth, sustained
+    host_copy_gbyte_per_s: float = 25.0  # per device, device to host memory
+    overhead_s: float = 5.0  # coordination and metadata per checkpoint write or read
 
 
 @dataclass
@@ -185,7 +188,7 @@ class RecoveryConfig:
     detection_s: float = MISSING
     diagnosis_s: float = 0.0  # find and cordon the failed server(s) after detection
     restart_s: float = MISSING
-    restore_s: float = MISSING
+    restore_s: float | None = None  # None: read the checkpoint back at the write bandwidth
     repair_h: float = MISSING  # mean time to repair a failed server or switch
     repair_distribution: str = "exponential"  # exponential, weibull, lognormal
     repair_shape: float = 1.0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sim.checkpointing import POLICIES, PolicyInputs
 from sim.config import Config, FailureCategory
 from sim.failures import Category
+from sim.storage import checkpoint_bytes, transfer_s
 from sim.throughput import Throughput, throughput
 
 SECONDS_PER_DAY = 86_400.0
@@ -30,6 +31,7 @@ class JobPlan:
     categories: tuple[Category, ...]
     horizon_s: float | None  # None: run until the work is done
     diagnosis_s: float = 0.0
+    checkpoint_bytes: float = 0.0
     repair_distribution: str = "exponential"
     repair_shape: float = 1.0
     repair_slots: int = 0  # 0: unlimited
@@ -129,11 +131,16 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
         )
     servers = config.cluster.servers
     job_rate = servers * sum(c.rate_per_server_s for c in categories)
+    size = checkpoint_bytes(config)
+    write_s = config.checkpoint.write_s
+    if write_s is None:
+        write_s = transfer_s(config, size)
+    restore_s = rec.restore_s if rec.restore_s is not None else transfer_s(config, size)
     policy = POLICIES[config.checkpoint.policy]
     interval_s = policy(
         PolicyInputs(
             interval_min=config.checkpoint.interval_min,
-            write_s=config.checkpoint.write_s,
+            write_s=write_s,
             job_mtbf_s=1.0 / job_rate if job_rate > 0 else math.inf,
         )
     )
@@ -143,10 +150,11 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
         JobPlan(
             work_s=config.workload.tokens / speed.tokens_per_s,
             interval_s=interval_s,
-            checkpoint_write_s=0.0 if math.isinf(interval_s) else config.checkpoint.write_s,
+            checkpoint_write_s=0.0 if math.isinf(interval_s) else write_s,
             detection_s=rec.detection_s,
             restart_s=rec.restart_s,
-            restore_s=rec.restore_s,
+            restore_s=restore_s,
+            checkpoint_bytes=size,
             repair_mean_s=rec.repair_h * 3600.0,
             servers=servers,
             spare_servers=config.cluster.spare_servers,

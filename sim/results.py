@@ -152,6 +152,8 @@ def summarize(
         "checkpoint_policy": config.checkpoint.policy,
         "checkpoint_interval_s": None if math.isinf(plan.interval_s) else plan.interval_s,
         "checkpoint_write_s": plan.checkpoint_write_s,
+        "checkpoint_size_gb": plan.checkpoint_bytes / 1e9,
+        "restore_s": plan.restore_s,
     }
     return summary
 

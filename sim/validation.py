@@ -72,11 +72,10 @@ def validate(config: Config) -> None:
         "model.position_embeddings": model.position_embeddings,
         "parallelism.fewer_layers_first_last": par.fewer_layers_first_last,
         "cluster.spare_servers": config.cluster.spare_servers,
-        "checkpoint.write_s": config.checkpoint.write_s,
+        "checkpoint.overhead_s": config.checkpoint.overhead_s,
         "recovery.detection_s": config.recovery.detection_s,
         "recovery.diagnosis_s": config.recovery.diagnosis_s,
         "recovery.restart_s": config.recovery.restart_s,
-        "recovery.restore_s": config.recovery.restore_s,
         "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
     }.items():
         _non_negative(key, value)
@@ -100,6 +99,14 @@ def validate(config: Config) -> None:
     _validate_batch(config)
     _validate_failures(config)
     _one_of("checkpoint.policy", config.checkpoint.policy, list(POLICIES))
+    _positive("checkpoint.store_tbyte_per_s", config.checkpoint.store_tbyte_per_s)
+    _positive("checkpoint.host_copy_gbyte_per_s", config.checkpoint.host_copy_gbyte_per_s)
+    for key, maybe in (
+        ("checkpoint.write_s", config.checkpoint.write_s),
+        ("recovery.restore_s", config.recovery.restore_s),
+    ):
+        if maybe is not None:
+            _non_negative(key, maybe)
     if config.checkpoint.policy == "fixed":
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
     if config.sim.replicates < 1:
