@@ -22,35 +22,20 @@ class Bucket(StrEnum):
 
 
 class Ledger:
-    """Seconds per bucket.
-
-    Training time is productive only once a checkpoint commits it: a failure moves the uncommitted
-    part to ``LOST_WORK`` (it is redone after the rollback), so the buckets still sum to wall-clock.
-    """
+    """Seconds per bucket. A rollback to a restore point moves the productive time since that
+    point to ``LOST_WORK`` (it is redone), so the buckets still sum to wall-clock."""
 
     def __init__(self) -> None:
         self.seconds: dict[Bucket, float] = dict.fromkeys(Bucket, 0.0)
-        self._uncommitted_s = 0.0
 
     def add(self, bucket: Bucket, seconds: float) -> None:
         self.seconds[bucket] += seconds
-        if bucket is Bucket.PRODUCTIVE:
-            self._uncommitted_s += seconds
 
-    def commit(self) -> None:
-        """A checkpoint (or the end of training) made the work so far permanent."""
-        self._uncommitted_s = 0.0
-
-    def roll_back(self, to_productive_s: float | None = None) -> float:
-        """Reclassify the work since the last commit as lost (or, for a corruption found late,
-        all productive time beyond ``to_productive_s``); return how much that was."""
-        if to_productive_s is None:
-            lost = self._uncommitted_s
-        else:
-            lost = self.seconds[Bucket.PRODUCTIVE] - to_productive_s
+    def roll_back(self, to_productive_s: float) -> float:
+        """Reclassify productive time beyond ``to_productive_s`` as lost; return how much."""
+        lost = self.seconds[Bucket.PRODUCTIVE] - to_productive_s
         self.seconds[Bucket.PRODUCTIVE] -= lost
         self.seconds[Bucket.LOST_WORK] += lost
-        self._uncommitted_s = 0.0
         return lost
 
     @property

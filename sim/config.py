@@ -179,6 +179,9 @@ class CheckpointConfig:
     store_tbyte_per_s: float = 2.0  # shared store bandwidth, sustained
     host_copy_gbyte_per_s: float = 25.0  # per device, device to host memory
     overhead_s: float = 5.0  # coordination and metadata per checkpoint write or read
+    mtbf_guess_h: float | None = None  # adaptive: starting estimate; None: the catalogue's
+    persist_every: int = 10  # multilevel: every n-th in-memory checkpoint also goes to storage
+    peer_replica: bool = True  # multilevel: a peer server holds a copy of each in-memory one
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from sim.events import EventLog, EventRow
 from sim.failures import failure_stream, planned_stream, straggler_stream
 from sim.job import TrainingJob
 from sim.plan import JobPlan
+from sim.storage import SharedStore
 
 
 class CountingEnvironment(simpy.Environment):
@@ -39,6 +41,11 @@ class ReplicateOutcome:
     seconds: dict[Bucket, float]
     interruptions: Counter[str]
     planned: int
+    checkpoints: int
+    mean_interval_s: float
+    last_interval_s: float
+    restores: dict[str, int]
+    persists_lost: int
     retired: int
     engine_events: int
     events: list[EventRow]
@@ -75,7 +82,12 @@ def simulate_replicate(
         fleet=fleet,
         log=log,
     )
-    job = TrainingJob(env, plan, fleet=fleet, spares=spares, ledger=ledger, log=log)
+    store = (
+        SharedStore(env, plan.persist_bytes_per_s)
+        if plan.policy in ("async", "multilevel")
+        else None
+    )
+    job = TrainingJob(env, plan, fleet=fleet, spares=spares, ledger=ledger, log=log, store=store)
     for category, category_seed in zip(plan.categories, category_seeds, strict=True):
         env.process(failure_stream(env, job, fleet, category, np.random.default_rng(category_seed)))
     if plan.planned_per_day > 0:
@@ -102,6 +114,11 @@ def simulate_replicate(
         seconds=dict(ledger.seconds),
         interruptions=job.interruptions,
         planned=job.planned,
+        checkpoints=job.checkpoints,
+        mean_interval_s=job.intervals_s / job.checkpoints if job.checkpoints else math.nan,
+        last_interval_s=job.last_interval_s,
+        restores=dict(job.restores),
+        persists_lost=job.persists_lost,
         retired=spares.retired,
         engine_events=env.processed,
         events=log.rows,

@@ -8,23 +8,38 @@ re-plan the current wait) and ``STOP`` (the horizon).
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
 from sim.accounting import Bucket, Ledger
+from sim.checkpointing import Checkpoint, Costs, make_policy
 from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
 from sim.plan import JobPlan
+from sim.storage import SharedStore
 
 Steps = Generator[simpy.Event, Any, None]
 STOP = object()
 SPEED = object()
 PLANNED = Planned()
+MEMORY, STORAGE = "memory", "storage"
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    """A checkpoint the job can roll back to."""
+
+    time_s: float
+    remaining_s: float  # work left to do from it
+    productive_s: float  # productive time booked when it was taken
+    level: str  # MEMORY or STORAGE
 
 
 class TrainingJob:
@@ -39,8 +54,10 @@ class TrainingJob:
         spares: SparePool,
         ledger: Ledger,
         log: EventLog,
+        store: SharedStore | None = None,
     ) -> None:
         self.env = env
+        self.store = store
         self.plan = plan
         self.fleet = fleet
         self.spares = spares
@@ -56,8 +73,21 @@ class TrainingJob:
         self._detection_s = plan.detection_s
         self._slow: Counter[float] = Counter()  # speeds of the servers running slow now
         self._elastic_speed = 1.0
-        # (time, remaining_s, productive_s) at each commit, for corruptions found late.
-        self._commits: deque[tuple[float, float, float]] = deque([(0.0, plan.work_s, 0.0)])
+        self.policy = make_policy(
+            plan.policy,
+            plan.interval_s,
+            Costs(plan.checkpoint_write_s, plan.snapshot_s, plan.job_mtbf_s),
+            plan.mtbf_guess_s,
+            plan.persist_every,
+        )
+        self.checkpoints = 0
+        self.intervals_s = 0.0  # sum of the intervals used, for their mean
+        self.last_interval_s = math.nan
+        self.restores: Counter[str] = Counter()
+        self.persists_lost = 0
+        self._points = [RestorePoint(0.0, plan.work_s, 0.0, STORAGE)]
+        self._restore_level = STORAGE
+        self._generation = 0  # bumped by every failure: persists in flight are lost
         self._silent_window_s = max(
             (c.detection_s for c in plan.categories if c.silent), default=0.0
         )
@@ -120,8 +150,9 @@ class TrainingJob:
     def _train_segment(self) -> Steps:
         """Train to the next checkpoint and write it, in one timeout split on interruption. A
         slowdown re-plans the rest; a planned stop checkpoints what is done and stops."""
-        segment_s = min(self.plan.interval_s, self.remaining_s)
-        write_left = 0.0 if math.isinf(self.plan.interval_s) else self.plan.checkpoint_write_s
+        checkpoint = self.policy.next(self.env.now)
+        segment_s = min(checkpoint.interval_s, self.remaining_s)
+        write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
         done_s = 0.0
         self._training = True
         try:
@@ -140,12 +171,13 @@ class TrainingJob:
                     if elapsed > train_wall:
                         write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
                     if interrupt.cause is PLANNED:
-                        # Checkpoint the work done so far (unless the write is under way
-                        # already), then stop for maintenance.
+                        # Write the work done so far to storage (unless the checkpoint is under
+                        # way already), then stop for maintenance.
                         self._planned_pending = True
                         if elapsed < train_wall:
                             segment_s = done_s
                             write_left = self.plan.checkpoint_write_s
+                            checkpoint = Checkpoint(segment_s, write_left, storage=True)
                         continue
                     if interrupt.cause is SPEED:
                         continue
@@ -156,8 +188,7 @@ class TrainingJob:
         finally:
             self._training = False
         self.remaining_s -= segment_s
-        self.ledger.commit()
-        self._remember_commit()
+        self._checkpointed(checkpoint, segment_s)
         self._regrow()
 
     def _book_training(self, wall_s: float, straggler: float, elastic: float) -> None:
@@ -175,35 +206,68 @@ class TrainingJob:
             self.log.record(start, "checkpoint", "", -1, stall_s)
         return stall_s
 
-    def _remember_commit(self) -> None:
-        if self._silent_window_s <= 0.0:
-            self._commits[0] = (
-                self.env.now,
-                self.remaining_s,
-                self.ledger.seconds[Bucket.PRODUCTIVE],
-            )
+    def _checkpointed(self, checkpoint: Checkpoint, segment_s: float) -> None:
+        """Record the restore points the checkpoint left, or start persisting it."""
+        if math.isinf(checkpoint.interval_s):
             return
-        self._commits.append(
-            (self.env.now, self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE])
+        self.checkpoints += 1
+        self.intervals_s += segment_s
+        self.last_interval_s = checkpoint.interval_s
+        point = RestorePoint(
+            self.env.now, self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE], STORAGE
         )
-        horizon = self.env.now - self._silent_window_s
-        while len(self._commits) > 1 and self._commits[1][0] <= horizon:
-            self._commits.popleft()
+        if checkpoint.storage:
+            self._add_point(point)
+        if checkpoint.memory:
+            self._add_point(RestorePoint(point.time_s, point.remaining_s, point.productive_s,
+                                         MEMORY))  # fmt: skip
+        if checkpoint.persist:
+            self.env.process(self._persist(point))
+
+    def _persist(self, point: RestorePoint) -> Steps:
+        """Write a snapshot to the shared store in the background; a failure first loses it."""
+        generation = self._generation
+        assert self.store is not None, "a persisting policy needs the shared store"
+        yield self.store.transfer(self.plan.checkpoint_bytes)
+        if generation == self._generation:
+            self._add_point(point)
+            self.log.record(point.time_s, "persisted", "", -1, self.env.now - point.time_s)
+        else:
+            self.persists_lost += 1
+
+    def _add_point(self, point: RestorePoint) -> None:
+        """Keep the restore points in time order; forget those no failure can need any more:
+        older than both the newest storage point and the silent-corruption window."""
+        bisect.insort(self._points, point, key=lambda p: p.time_s)
+        storage = [p.time_s for p in self._points if p.level == STORAGE]
+        cutoff = self.env.now - self._silent_window_s
+        before = [t for t in storage if t <= cutoff]
+        keep_from = min(storage[-1], before[-1] if before else storage[0])
+        self._points = [p for p in self._points if p.time_s >= keep_from]
 
     def _on_failure(self, failure: Failure) -> None:
         self.interruptions[failure.cause] += 1
-        if math.isnan(failure.corrupted_at):
-            lost_s = self.ledger.roll_back()
-            self._detection_s = failure.detection_s
-        else:  # found late: back to the last checkpoint before the corruption
-            when, remaining, productive = next(
-                c for c in reversed(self._commits) if c[0] <= failure.corrupted_at
-            )
-            lost_s = self.ledger.roll_back(to_productive_s=productive)
-            self.remaining_s = remaining
-            while self._commits[-1][0] > when:
-                self._commits.pop()
-            self._detection_s = 0.0  # the detection delay was spent training, now lost
+        self.policy.failed(self.env.now)
+        self._generation += 1
+        # Back to the newest restore point the failure left: a lost server takes its in-memory
+        # copy with it unless a peer holds one; a corruption found late rules out later points.
+        memory_lost = failure.swap and bool(failure.slots) and not self.plan.peer_replica
+        late = not math.isnan(failure.corrupted_at)
+        point = next(
+            p
+            for p in reversed(self._points)
+            if (p.level == STORAGE or not memory_lost)
+            and (not late or p.time_s <= failure.corrupted_at)
+        )
+        lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
+        self.remaining_s = point.remaining_s
+        self._points = [
+            p for p in self._points
+            if p.time_s <= point.time_s and (p.level == STORAGE or not memory_lost)
+        ]  # fmt: skip
+        self._restore_level = point.level
+        # A corruption found late was detected while training: that time is already lost.
+        self._detection_s = 0.0 if late else failure.detection_s
         servers = [self.fleet.slot_server[slot] for slot in failure.slots]
         first = servers[0] if servers else -1
         self.log.record(self.env.now, "failure", failure.cause, first, lost_s)
@@ -239,7 +303,11 @@ class TrainingJob:
             else:
                 yield from self._acquire_spare()
         yield from self._spend(Bucket.RESTART, self.plan.restart_s)
-        yield from self._spend(Bucket.RESTORE, self.plan.restore_s)
+        restore_s = (
+            self.plan.memory_restore_s if self._restore_level == MEMORY else self.plan.restore_s
+        )
+        yield from self._spend(Bucket.RESTORE, restore_s)
+        self.restores[self._restore_level] += 1
 
     def _maintenance(self) -> Steps:
         yield from self._spend(Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.checkpointing import POLICIES, PolicyInputs
+from sim.checkpointing import Costs, first_interval_s
 from sim.config import Config, FailureCategory
 from sim.failures import Category
-from sim.storage import checkpoint_bytes, transfer_s
+from sim.storage import checkpoint_bytes, snapshot_s, transfer_s
 from sim.throughput import Throughput, throughput
 
 SECONDS_PER_DAY = 86_400.0
@@ -32,6 +32,13 @@ class JobPlan:
     horizon_s: float | None  # None: run until the work is done
     diagnosis_s: float = 0.0
     checkpoint_bytes: float = 0.0
+    policy: str = "fixed"
+    snapshot_s: float = 0.0  # copy to host memory
+    memory_restore_s: float = 0.0  # restore from a host-memory or peer copy
+    persist_every: int = 1  # multilevel: every n-th in-memory checkpoint is persisted
+    peer_replica: bool = True  # multilevel: in-memory copies also held by a peer server
+    persist_bytes_per_s: float = math.inf  # background persists: the store and the network
+    mtbf_guess_s: float = math.inf  # adaptive: the starting estimate
     repair_distribution: str = "exponential"
     repair_shape: float = 1.0
     repair_slots: int = 0  # 0: unlimited
@@ -136,13 +143,12 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     if write_s is None:
         write_s = transfer_s(config, size)
     restore_s = rec.restore_s if rec.restore_s is not None else transfer_s(config, size)
-    policy = POLICIES[config.checkpoint.policy]
-    interval_s = policy(
-        PolicyInputs(
-            interval_min=config.checkpoint.interval_min,
-            write_s=write_s,
-            job_mtbf_s=1.0 / job_rate if job_rate > 0 else math.inf,
-        )
+    ckpt = config.checkpoint
+    job_mtbf_s = 1.0 / job_rate if job_rate > 0 else math.inf
+    snapshot = snapshot_s(config, size)
+    guess_s = job_mtbf_s if ckpt.mtbf_guess_h is None else ckpt.mtbf_guess_h * 3600.0
+    interval_s = first_interval_s(
+        ckpt.policy, ckpt.interval_min * 60.0, Costs(write_s, snapshot, job_mtbf_s), guess_s
     )
     horizon = config.sim.horizon_days
     devices_per_replica = par.tp * par.pp * par.cp
@@ -155,6 +161,15 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             restart_s=rec.restart_s,
             restore_s=restore_s,
             checkpoint_bytes=size,
+            policy=ckpt.policy,
+            snapshot_s=snapshot,
+            memory_restore_s=ckpt.overhead_s + snapshot,
+            persist_every=ckpt.persist_every,
+            peer_replica=ckpt.peer_replica,
+            persist_bytes_per_s=min(
+                ckpt.store_tbyte_per_s * 1e12, servers * hw.network_gbit_per_s / 8.0 * 1e9
+            ),
+            mtbf_guess_s=guess_s,
             repair_mean_s=rec.repair_h * 3600.0,
             servers=servers,
             spare_servers=config.cluster.spare_servers,

@@ -64,6 +64,12 @@ def replicates_frame(
             "interruptions_unexpected": sum(o.interruptions.values()),
             "interruptions_planned": o.planned,
             "servers_retired": o.retired,
+            "checkpoints_written": o.checkpoints,
+            "checkpoint_mean_interval_s": o.mean_interval_s,
+            "checkpoint_last_interval_s": o.last_interval_s,
+            "restores_from_memory": o.restores.get("memory", 0),
+            "restores_from_storage": o.restores.get("storage", 0),
+            "persists_lost": o.persists_lost,
         }
         row |= {f"interruptions_{cause}": o.interruptions[cause] for cause in causes}
         row |= {f"{bucket.value}_h": o.seconds[bucket] / 3600.0 for bucket in Bucket}

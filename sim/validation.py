@@ -98,7 +98,10 @@ def validate(config: Config) -> None:
     _validate_memory(config)  # before the batch: memory is the first thing a bad plan runs into
     _validate_batch(config)
     _validate_failures(config)
-    _one_of("checkpoint.policy", config.checkpoint.policy, list(POLICIES))
+    _one_of("checkpoint.policy", config.checkpoint.policy, POLICIES)
+    _positive("checkpoint.persist_every", config.checkpoint.persist_every)
+    if config.checkpoint.mtbf_guess_h is not None:
+        _positive("checkpoint.mtbf_guess_h", config.checkpoint.mtbf_guess_h)
     _positive("checkpoint.store_tbyte_per_s", config.checkpoint.store_tbyte_per_s)
     _positive("checkpoint.host_copy_gbyte_per_s", config.checkpoint.host_copy_gbyte_per_s)
     for key, maybe in (
@@ -107,7 +110,7 @@ def validate(config: Config) -> None:
     ):
         if maybe is not None:
             _non_negative(key, maybe)
-    if config.checkpoint.policy == "fixed":
+    if config.checkpoint.policy in ("fixed", "async", "multilevel"):
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
     if config.sim.replicates < 1:
         raise ConfigError("sim.replicates", config.sim.replicates, "must be at least 1")

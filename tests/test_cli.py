@@ -118,7 +118,7 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
         ("sim.horizon_days=0", "sim.horizon_days=0.0: must be a positive"),
         ("sim.replicates=0", "sim.replicates=0: must be at least 1"),
         ("checkpoint.policy=sometimes", "checkpoint.policy='sometimes': unknown option; "
-         "valid: fixed, none, young, daly"),
+         "valid: none, fixed, young, daly, adaptive, async, multilevel"),
         ("parallelism.dp=64", "the product must equal the device count cluster.servers x "
          "hardware.devices_per_server = 2048 x 8 = 16384"),
         ("parallelism.tp=16 parallelism.dp=64", "parallelism.tp=16: tensor parallelism must stay "
