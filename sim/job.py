@@ -238,7 +238,8 @@ class TrainingJob:
     def _add_point(self, point: RestorePoint) -> None:
         """Keep the restore points in time order; forget those no failure can need any more:
         older than both the newest storage point and the silent-corruption window."""
-        bisect.insort(self._points, point, key=lambda p: p.time_s)
+        # At equal times a memory point sorts last, so a restore prefers it (it is faster).
+        bisect.insort(self._points, point, key=lambda p: (p.time_s, p.level == MEMORY))
         storage = [p.time_s for p in self._points if p.level == STORAGE]
         cutoff = self.env.now - self._silent_window_s
         before = [t for t in storage if t <= cutoff]

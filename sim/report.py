@@ -53,7 +53,10 @@ def format_summary(summary: dict[str, Any]) -> str:
             if s["checkpoint_interval_s"] is not None
             else "never"
         )
-        + f", {s['checkpoint_write_s']:.0f} s stall each",
+        + f", {s['checkpoints_written']:.0f} written, {s['checkpoint_write_s']:.3g} s to write,"
+        + f" {s['checkpoint_size_gb']:,.0f} GB",
+        f"  restores           {s['restores_from_memory']:.1f} from memory, "
+        f"{s['restores_from_storage']:.1f} from storage ({s['persists_lost']:.1f} persists lost)",
         "  where the time went (hours per replicate):",
     ]
     wall_h = s["wall_clock_days"] * 24.0
