@@ -12,8 +12,7 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import simpy
 
@@ -30,11 +29,11 @@ STOP = object()
 SPEED = object()
 PLANNED = Planned()
 MEMORY, STORAGE = "memory", "storage"
+PRUNE_AT = 32  # restore points kept before the unneeded ones are dropped (pruning is O(n))
 
 
-@dataclass(frozen=True)
-class RestorePoint:
-    """A checkpoint the job can roll back to."""
+class RestorePoint(NamedTuple):
+    """A checkpoint the job can roll back to (a tuple: one is made per checkpoint)."""
 
     time_s: float
     remaining_s: float  # work left to do from it
@@ -213,14 +212,12 @@ class TrainingJob:
         self.checkpoints += 1
         self.intervals_s += segment_s
         self.last_interval_s = checkpoint.interval_s
-        point = RestorePoint(
-            self.env.now, self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE], STORAGE
-        )
+        now, productive = self.env.now, self.ledger.seconds[Bucket.PRODUCTIVE]
+        point = RestorePoint(now, self.remaining_s, productive, STORAGE)
         if checkpoint.storage:
             self._add_point(point)
         if checkpoint.memory:
-            self._add_point(RestorePoint(point.time_s, point.remaining_s, point.productive_s,
-                                         MEMORY))  # fmt: skip
+            self._add_point(RestorePoint(now, self.remaining_s, productive, MEMORY))
         if checkpoint.persist:
             self.env.process(self._persist(point))
 
@@ -236,10 +233,17 @@ class TrainingJob:
             self.persists_lost += 1
 
     def _add_point(self, point: RestorePoint) -> None:
-        """Keep the restore points in time order; forget those no failure can need any more:
-        older than both the newest storage point and the silent-corruption window."""
-        # At equal times a memory point sorts last, so a restore prefers it (it is faster).
-        bisect.insort(self._points, point, key=lambda p: (p.time_s, p.level == MEMORY))
+        """Keep the restore points in time order; now and then forget those no failure can need
+        any more: older than both the newest storage point and the silent-corruption window."""
+        points = self._points
+        if point.time_s > points[-1].time_s:
+            points.append(point)
+        else:  # a background persist, or a memory copy: at equal times memory sorts last
+            bisect.insort(points, point, key=lambda p: (p.time_s, p.level == MEMORY))
+        if len(points) >= PRUNE_AT:
+            self._prune()
+
+    def _prune(self) -> None:
         storage = [p.time_s for p in self._points if p.level == STORAGE]
         cutoff = self.env.now - self._silent_window_s
         before = [t for t in storage if t <= cutoff]
