@@ -19,6 +19,7 @@ class Bucket(StrEnum):
     PLANNED_MAINTENANCE = "planned_maintenance"
     STRAGGLER_SLOWDOWN = "straggler_slowdown"
     DEGRADED_CAPACITY = "degraded_capacity"  # elastic: fewer data-parallel replicas
+    DATA_STALL = "data_stall"  # the CPUs cannot tokenise fast enough; pipeline restarts
 
 
 class Ledger:

@@ -20,6 +20,7 @@ COLUMNS = {
     "device_hours": "{:,.0f}",
     "cost_usd": "{:,.0f}",
     "ettr": "{:.3f}",
+    "data_stall_h": "{:.2f}",
     "interruptions_unexpected": "{:.2f}",
     "step_time_s": "{:.3g}",
     "mfu": "{:.1%}",

@@ -61,13 +61,44 @@ class ModelConfig:
 
 
 @dataclass
+class LanguageCorpus:
+    """The text available in one language, and how fast one CPU core turns it into tokens."""
+
+    language: str = MISSING  # as in the premium table, e.g. "Hindi", "Chinese (Simplified)"
+    amount: float = MISSING
+    unit: str = "tokens"  # tokens, words or characters
+    tokens_per_core_s: float = MISSING  # data pipeline throughput of one CPU core
+
+
+@dataclass
+class Phase:
+    """A stretch of training with its own token budget, sequence length, batch and language mix."""
+
+    tokens: float = MISSING
+    seq_len: int = MISSING
+    global_batch_size: int = MISSING  # sequences per optimizer step
+    mix: dict[str, float] = field(default_factory=dict)  # corpus key -> share of the tokens
+
+
+@dataclass
 class WorkloadConfig:
-    """What to train on: a token budget in sequences of a fixed length and a global batch."""
+    """What to train on: a first phase (``tokens``, ``seq_len``, ``global_batch_size``, ``mix``),
+    then any further ``phases`` in order, drawing on a multilingual ``corpus``. Switching phases is
+    a scheduled event that restarts the data pipeline."""
 
     name: str = MISSING
     tokens: float = MISSING
     seq_len: int = MISSING
     global_batch_size: int = MISSING  # sequences per optimizer step
+    mix: dict[str, float] = field(default_factory=dict)  # first phase: corpus key -> share
+    tokenizer: str = "cl100k_base"  # a column of the premium table
+    tokens_per_word: float = 1.3  # English tokens per word for the tokenizer (an assumption)
+    tokens_per_character: float = 0.25  # English tokens per character (an assumption)
+    corpus: dict[str, LanguageCorpus] = field(default_factory=dict)
+    phases: dict[str, Phase] = field(default_factory=dict)
+    loader_cores_per_server: int | None = None  # None: every CPU core of the server
+    switch_restart_s: float = 0.0  # data-pipeline restart at each phase switch
+    tokens_per_core_s: float = 1e9  # single-phase workloads without a corpus: never the bottleneck
 
 
 @dataclass

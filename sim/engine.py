@@ -46,6 +46,7 @@ class ReplicateOutcome:
     last_interval_s: float
     restores: dict[str, int]
     persists_lost: int
+    phase_training_s: list[float]
     retired: int
     engine_events: int
     events: list[EventRow]
@@ -119,6 +120,7 @@ def simulate_replicate(
         last_interval_s=job.last_interval_s,
         restores=dict(job.restores),
         persists_lost=job.persists_lost,
+        phase_training_s=list(job.phase_training_s),
         retired=spares.retired,
         engine_events=env.processed,
         events=log.rows,

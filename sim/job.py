@@ -9,6 +9,7 @@ re-plan the current wait) and ``STOP`` (the horizon).
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import Counter
 from collections.abc import Generator
@@ -87,6 +88,12 @@ class TrainingJob:
         self._points = [RestorePoint(0.0, plan.work_s, 0.0, STORAGE)]
         self._restore_level = STORAGE
         self._generation = 0  # bumped by every failure: persists in flight are lost
+        phases = plan.phase_plans
+        # Where each phase ends in work done; the last never does (no float edge to stop at).
+        self._phase_ends = [*itertools.accumulate(p.work_s for p in phases[:-1]), math.inf]
+        self._data_speed = [p.data_speed for p in phases]
+        self._phase: int | None = None  # the phase the data pipeline serves; None: fresh start
+        self.phase_training_s = [0.0] * len(phases)  # wall time spent training in each phase
         self._silent_window_s = max(
             (c.detection_s for c in plan.categories if c.silent), default=0.0
         )
@@ -156,16 +163,27 @@ class TrainingJob:
         self._training = True
         try:
             while True:
+                position = self.plan.work_s - self.remaining_s + done_s
+                phase = bisect.bisect_right(self._phase_ends, position)
+                if phase != self._phase:
+                    if self._phase is not None and self.plan.switch_s > 0.0:
+                        yield from self._spend(Bucket.DATA_STALL, self.plan.switch_s)
+                    self._phase = phase
+                left = segment_s - done_s
+                piece = min(left, self._phase_ends[phase] - position)
+                last = piece >= left
                 straggler, elastic = self._straggler_speed, self._elastic_speed
-                speed = straggler * elastic
-                train_wall = (segment_s - done_s) / speed
+                data = self._data_speed[phase]
+                speed = straggler * elastic * data
+                train_wall = piece / speed
+                tail = write_left if last else 0.0
                 start = self.env.now
                 try:
-                    yield self.env.timeout(train_wall + write_left)
+                    yield self.env.timeout(train_wall + tail)
                 except simpy.Interrupt as interrupt:
                     elapsed = self.env.now - start
                     trained = min(elapsed, train_wall)
-                    self._book_training(trained, straggler, elastic)
+                    self._book_training(trained, straggler, elastic, data, phase)
                     done_s += trained * speed
                     if elapsed > train_wall:
                         write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
@@ -181,19 +199,26 @@ class TrainingJob:
                     if interrupt.cause is SPEED:
                         continue
                     raise
-                self._book_training(train_wall, straggler, elastic)
-                self._book_stall(start + train_wall, write_left)
-                break
+                self._book_training(train_wall, straggler, elastic, data, phase)
+                done_s += piece
+                if last:
+                    self._book_stall(start + train_wall, tail)
+                    break
         finally:
             self._training = False
         self.remaining_s -= segment_s
         self._checkpointed(checkpoint, segment_s)
         self._regrow()
 
-    def _book_training(self, wall_s: float, straggler: float, elastic: float) -> None:
+    def _book_training(
+        self, wall_s: float, straggler: float, elastic: float, data: float, phase: int
+    ) -> None:
         """Wall time at reduced speed: the full-speed share is productive, the rest is lost to
-        the slowest server or to the missing replicas."""
-        self.ledger.add(Bucket.PRODUCTIVE, wall_s * straggler * elastic)
+        the data pipeline, the slowest server or the missing replicas."""
+        self.phase_training_s[phase] += wall_s
+        self.ledger.add(Bucket.PRODUCTIVE, wall_s * straggler * elastic * data)
+        if data < 1.0:
+            self.ledger.add(Bucket.DATA_STALL, wall_s * straggler * elastic * (1.0 - data))
         if straggler < 1.0:
             self.ledger.add(Bucket.STRAGGLER_SLOWDOWN, wall_s * elastic * (1.0 - straggler))
         if elastic < 1.0:
@@ -271,6 +296,7 @@ class TrainingJob:
             if p.time_s <= point.time_s and (p.level == STORAGE or not memory_lost)
         ]  # fmt: skip
         self._restore_level = point.level
+        self._phase = None  # the restart restarts the data pipeline too
         # A corruption found late was detected while training: that time is already lost.
         self._detection_s = 0.0 if late else failure.detection_s
         servers = [self.fleet.slot_server[slot] for slot in failure.slots]

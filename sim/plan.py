@@ -10,9 +10,22 @@ from sim.config import Config, FailureCategory
 from sim.failures import Category
 from sim.storage import checkpoint_bytes, snapshot_s, transfer_s
 from sim.throughput import Throughput, throughput
+from sim.workload import phases, pipeline_tokens_per_s
 
 SECONDS_PER_DAY = 86_400.0
 STALL_LIMIT = 100.0  # without a horizon, give up on a replicate after 100x its failure-free time
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """One phase of the workload, as the engine needs it."""
+
+    name: str
+    tokens: float
+    work_s: float  # training time at the devices' pace
+    data_speed: float = 1.0  # the data pipeline's pace relative to the devices' demand, at most 1
+    step_time_s: float = 0.0
+    tokens_per_s: float = 0.0  # the devices' demand
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,8 @@ class JobPlan:
     peer_replica: bool = True  # multilevel: in-memory copies also held by a peer server
     persist_bytes_per_s: float = math.inf  # background persists: the store and the network
     mtbf_guess_s: float = math.inf  # adaptive: the starting estimate
+    phases: tuple[PhasePlan, ...] = ()  # empty: one phase of work_s, never data-starved
+    switch_s: float = 0.0  # data-pipeline restart at a phase switch
     repair_distribution: str = "exponential"
     repair_shape: float = 1.0
     repair_slots: int = 0  # 0: unlimited
@@ -55,12 +70,23 @@ class JobPlan:
     replicas_per_server_lost: float = 1.0  # replicas a lost server takes out
 
     @property
+    def phase_plans(self) -> tuple[PhasePlan, ...]:
+        return self.phases or (PhasePlan("main", math.nan, self.work_s),)
+
+    @property
+    def data_stall_s(self) -> float:
+        """Closed form: the time the devices wait for data, and the pipeline restarts."""
+        phases = self.phase_plans
+        waits = sum(p.work_s * (1.0 / p.data_speed - 1.0) for p in phases)
+        return waits + (len(phases) - 1) * self.switch_s
+
+    @property
     def failure_free_s(self) -> float:
-        """Wall-clock time with no failure: the work and its checkpoints."""
+        """Wall-clock time with no failure: the work, its data stalls and its checkpoints."""
         checkpoints = (
             0.0 if math.isinf(self.interval_s) else math.ceil(self.work_s / self.interval_s)
         )
-        return self.work_s + checkpoints * self.checkpoint_write_s
+        return self.work_s + self.data_stall_s + checkpoints * self.checkpoint_write_s
 
     @property
     def limit_s(self) -> float:
@@ -123,9 +149,29 @@ def _category(name: str, c: FailureCategory, detection_s: float) -> Category:
     )
 
 
+def phase_plans(config: Config) -> tuple[PhasePlan, ...]:
+    plans = []
+    for spec in phases(config):
+        speed = throughput(spec.config)
+        supply = pipeline_tokens_per_s(spec.config, spec.mix)
+        plans.append(
+            PhasePlan(
+                name=spec.name,
+                tokens=spec.config.workload.tokens,
+                work_s=spec.config.workload.tokens / speed.tokens_per_s,
+                data_speed=min(1.0, supply / speed.tokens_per_s),
+                step_time_s=speed.step_time_s,
+                tokens_per_s=speed.tokens_per_s,
+            )
+        )
+    return tuple(plans)
+
+
 def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
-    """Derive the job plan and its failure-free throughput. Expects a validated config."""
+    """Derive the job plan and the first phase's failure-free throughput. Expects a validated
+    config."""
     speed = throughput(config)
+    work_phases = phase_plans(config)
     f, rec, par, hw = config.failures, config.recovery, config.parallelism, config.hardware
     if f.kind == "node_rate":
         rate = f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
@@ -154,7 +200,9 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     devices_per_replica = par.tp * par.pp * par.cp
     return (
         JobPlan(
-            work_s=config.workload.tokens / speed.tokens_per_s,
+            work_s=sum(p.work_s for p in work_phases),
+            phases=work_phases,
+            switch_s=config.workload.switch_restart_s,
             interval_s=interval_s,
             checkpoint_write_s=0.0 if math.isinf(interval_s) else write_s,
             detection_s=rec.detection_s,

@@ -63,6 +63,24 @@ def format_summary(summary: dict[str, Any]) -> str:
     for bucket in Bucket:
         hours = s[f"{bucket.value}_h"]
         lines.append(f"    {bucket.value:<22}{hours:>10.1f}  {hours / wall_h:6.1%}")
+    phase_names = [k.removeprefix("phase_").removesuffix("_tokens") for k in s
+                   if k.startswith("phase_") and k.endswith("_tokens")]  # fmt: skip
+    if len(phase_names) > 1:
+        lines.append("  phases: tokens, days, cost, data-pipeline speed")
+        for name in phase_names:
+            tokens, days = _count(s[f"phase_{name}_tokens"]), s[f"phase_{name}_days"]
+            cost, speed = _count(s[f"phase_{name}_cost_usd"]), s[f"phase_{name}_data_speed"]
+            lines.append(f"    {name:<22}{tokens:>10}{days:>9.2f}  ${cost:<10}{speed:>6.0%}")
+    languages = [k.removeprefix("language_").removesuffix("_epochs") for k in s
+                 if k.startswith("language_") and k.endswith("_epochs")]  # fmt: skip
+    if languages:
+        lines.append("  languages: tokens, days, cost, epochs of the corpus")
+        for name in languages:
+            lines.append(
+                f"    {name:<22}{_count(s[f'language_{name}_tokens']):>10}"
+                f"{s[f'language_{name}_days']:>9.2f}  ${_count(s[f'language_{name}_cost_usd']):<10}"
+                f"{s[f'language_{name}_epochs']:>6.2f}"
+            )
     causes = {
         key.removeprefix("interruptions_"): value
         for key, value in s.items()

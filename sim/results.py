@@ -21,6 +21,7 @@ from sim.memory import MemoryBreakdown
 from sim.model import parameter_count
 from sim.plan import SECONDS_PER_DAY, JobPlan
 from sim.throughput import Throughput
+from sim.workload import corpus_tokens, phases
 
 SUMMARY_FILE = "summary.json"
 REPLICATES_FILE = "replicates.parquet"
@@ -73,6 +74,12 @@ def replicates_frame(
         }
         row |= {f"interruptions_{cause}": o.interruptions[cause] for cause in causes}
         row |= {f"{bucket.value}_h": o.seconds[bucket] / 3600.0 for bucket in Bucket}
+        # Wall time and cost per phase, in proportion to the time spent training in it.
+        training = sum(o.phase_training_s) or 1.0
+        for phase, spent in zip(plan.phase_plans, o.phase_training_s, strict=True):
+            share = spent / training
+            row[f"phase_{phase.name}_days"] = row["wall_clock_days"] * share
+            row[f"phase_{phase.name}_cost_usd"] = row["cost_usd"] * share
         row["engine_events"] = o.engine_events
         rows.append(row)
     return pd.DataFrame(rows)
@@ -157,11 +164,43 @@ def summarize(
         "job_mtbf_h": plan.job_mtbf_s / 3600.0,
         "checkpoint_policy": config.checkpoint.policy,
         "checkpoint_interval_s": None if math.isinf(plan.interval_s) else plan.interval_s,
+        "data_stall_failure_free_h": plan.data_stall_s / 3600.0,
         "checkpoint_write_s": plan.checkpoint_write_s,
         "checkpoint_size_gb": plan.checkpoint_bytes / 1e9,
         "restore_s": plan.restore_s,
     }
+    summary |= _phases_and_languages(config, plan, summary)
     return summary
+
+
+def _phases_and_languages(config: Config, plan: JobPlan, summary: dict[str, Any]) -> dict[str, Any]:
+    """Tokens per phase and per language; a language's time and cost are its token share of
+    each phase's."""
+    out: dict[str, Any] = {}
+    mixes = {spec.name: spec.mix for spec in phases(config)}
+    for p in plan.phase_plans:
+        out |= {
+            f"phase_{p.name}_tokens": p.tokens,
+            f"phase_{p.name}_step_time_s": p.step_time_s,
+            f"phase_{p.name}_data_speed": p.data_speed,
+            f"phase_{p.name}_data_stall_h": p.work_s * (1.0 / p.data_speed - 1.0) / 3600.0,
+        }
+    for key, corpus in config.workload.corpus.items():
+        tokens = days = cost = 0.0
+        for p in plan.phase_plans:
+            share = mixes[p.name].get(key, 0.0)
+            tokens += share * p.tokens
+            days += share * summary[f"phase_{p.name}_days"]
+            cost += share * summary[f"phase_{p.name}_cost_usd"]
+        available = corpus_tokens(corpus, config.workload)
+        out |= {
+            f"language_{key}_tokens": tokens,
+            f"language_{key}_corpus_tokens": available,
+            f"language_{key}_epochs": tokens / available,
+            f"language_{key}_days": days,
+            f"language_{key}_cost_usd": cost,
+        }
+    return out
 
 
 def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:

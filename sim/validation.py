@@ -12,6 +12,7 @@ from sim.errors import ConfigError
 from sim.failures import SCOPES
 from sim.memory import PRECISIONS, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
+from sim.workload import UNITS, phases, premiums
 
 FAILURE_KINDS = ("catalogue", "node_rate")
 RECOVERIES = ("swap", "restart")
@@ -94,9 +95,11 @@ def validate(config: Config) -> None:
             "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
         )
     _validate_throughput_inputs(config)
-    _validate_layout(config)
-    _validate_memory(config)  # before the batch: memory is the first thing a bad plan runs into
-    _validate_batch(config)
+    _validate_workload(config)
+    for spec in phases(config):  # every phase's shape must fit and split
+        _validate_layout(spec.config)
+        _validate_memory(spec.config)  # before the batch: memory is what a bad plan hits first
+        _validate_batch(spec.config)
     _validate_failures(config)
     _one_of("checkpoint.policy", config.checkpoint.policy, POLICIES)
     _positive("checkpoint.persist_every", config.checkpoint.persist_every)
@@ -273,3 +276,38 @@ def _validate_failures(config: Config) -> None:
         raise ConfigError(
             "recovery.repair_slots", rec.repair_slots, "must be 0 (unlimited) or more"
         )
+
+
+def _validate_workload(config: Config) -> None:
+    """Languages the premium table knows, mixes that add up, phases with positive shapes."""
+    w, hw = config.workload, config.hardware
+    _one_of("workload.tokenizer", w.tokenizer, list(premiums()))
+    _positive("workload.tokens_per_word", w.tokens_per_word)
+    _positive("workload.tokens_per_character", w.tokens_per_character)
+    _positive("workload.tokens_per_core_s", w.tokens_per_core_s)
+    _non_negative("workload.switch_restart_s", w.switch_restart_s)
+    if w.loader_cores_per_server is not None and not 0 < w.loader_cores_per_server <= hw.cpu_cores:
+        raise ConfigError(
+            "workload.loader_cores_per_server",
+            w.loader_cores_per_server,
+            f"must lie in [1, hardware.cpu_cores={hw.cpu_cores}]",
+        )
+    languages = list(premiums()[w.tokenizer])
+    for key, corpus in w.corpus.items():
+        _one_of(f"workload.corpus.{key}.language", corpus.language, languages)
+        _one_of(f"workload.corpus.{key}.unit", corpus.unit, UNITS)
+        _positive(f"workload.corpus.{key}.amount", corpus.amount)
+        _positive(f"workload.corpus.{key}.tokens_per_core_s", corpus.tokens_per_core_s)
+    mixes = {"workload.mix": w.mix} | {
+        f"workload.phases.{n}.mix": p.mix for n, p in w.phases.items()
+    }
+    for key, mix in mixes.items():
+        for language, share in mix.items():
+            _one_of(f"{key}.{language}", language, list(w.corpus))
+            _positive(f"{key}.{language}", share)
+        if mix and not math.isclose(sum(mix.values()), 1.0, rel_tol=1e-6):
+            raise ConfigError(key, mix, "the shares must add up to 1")
+    for name, phase in w.phases.items():
+        _positive(f"workload.phases.{name}.tokens", phase.tokens)
+        _positive(f"workload.phases.{name}.seq_len", phase.seq_len)
+        _positive(f"workload.phases.{name}.global_batch_size", phase.global_batch_size)
