@@ -154,6 +154,8 @@ def summarize(
         "failure_free_days": plan.work_s / SECONDS_PER_DAY,
         "step_time_s": speed.step_time_s,
         **{f"step_{key}": value for key, value in speed.breakdown().items()},
+        # The first phase's wait for data per step (the devices' step at the pipeline's pace).
+        "step_data_stall_s": speed.step_time_s * (1.0 / plan.phase_plans[0].data_speed - 1.0),
         "compute_efficiency": speed.efficiency,
         "tokens_per_s": speed.tokens_per_s,
         "tflops_per_device": speed.tflops_per_device,
