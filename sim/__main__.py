@@ -12,9 +12,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.cli import preflight
+from sim.cli import launch
 from sim.compare import format_comparison, run_variants
-from sim.config import register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.report import format_summary
@@ -50,12 +49,7 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    register_configs()
-    problem = preflight(sys.argv[1:])
-    if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(2)
-    app()
+    launch(app)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ errors and our own ``ConfigError`` and say each in one line: the key, the bad va
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Sequence
 
 from hydra import compose, initialize_config_dir
@@ -16,7 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from sim.config import GROUPS, Config
+from sim.config import GROUPS, Config, register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.validation import validate
@@ -79,3 +80,13 @@ def _valid_keys(full_key: str) -> str:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0]
+
+
+def launch(app: Callable[[], None], *, check: Callable[[Config], None] = validate) -> None:
+    """Register the schema, check the command line, then hand over to the Hydra ``app``."""
+    register_configs()
+    problem = preflight(sys.argv[1:], check=check)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    app()

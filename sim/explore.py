@@ -20,8 +20,8 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from sim.cli import preflight
-from sim.config import Config, register_configs
+from sim.cli import launch
+from sim.config import Config
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.memory import memory_per_device, stage_layers
@@ -130,12 +130,7 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    register_configs()
-    problem = preflight(sys.argv[1:], check=lambda config: None)
-    if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(2)
-    app()
+    launch(app, check=lambda config: None)  # the configured plan need not fit: others may
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 
 import pytest
-from conftest import REPO
+from calibration import table_4
 
 import sim
 from sim.config import ModelConfig
@@ -127,21 +126,11 @@ def test_full_per_device_total_adds_zero_states_and_korthikanti_activations() ->
 
 def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
     # Llama 3 paper, Table 4; copied from shared data into tests/data with its source header.
-    with (REPO / "tests" / "data" / "llama3_405b_parallelism.csv").open() as f:
-        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
-    assert len(rows) == 3
-    for row in rows:
-        gpus, dp = int(row["gpus"]), int(row["dp"])
-        seq_len = int(row["seq_len"])
-        config = sim.load_config(
-            "llama_405b",
-            [f"cluster.servers={gpus // 8}", f"parallelism.tp={row['tp']}",
-             f"parallelism.cp={row['cp']}", f"parallelism.pp={row['pp']}", f"parallelism.dp={dp}",
-             f"workload.seq_len={seq_len}",
-             f"workload.global_batch_size={dp * int(row['batch_size_per_dp'])}"],
-        )  # fmt: skip
+    plans = table_4()
+    assert len(plans) == 3
+    for config, _ in plans:
         memory = memory_per_device(config)
-        assert memory.fits, f"{row}: {memory.describe()}"
+        assert memory.fits, f"{config.parallelism}: {memory.describe()}"
         assert memory.capacity_gib == 80
 
 
