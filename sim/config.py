@@ -247,6 +247,7 @@ class SimConfig:
     horizon_days: float | None = None  # stop simulated time here; None runs until trained
     record_events: bool = True
     progress: bool = True
+    workers: int = 1  # processes running replicates at once (joblib); results do not depend on it
 
 
 @dataclass

@@ -161,18 +161,20 @@ class TrainingJob:
         write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
         done_s = 0.0
         self._training = True
+        ends = self._phase_ends
         try:
             while True:
                 position = self.plan.work_s - self.remaining_s + done_s
-                phase = bisect.bisect_right(self._phase_ends, position)
+                phase = bisect.bisect_right(ends, position) if len(ends) > 1 else 0
                 if phase != self._phase:
                     if self._phase is not None and self.plan.switch_s > 0.0:
                         yield from self._spend(Bucket.DATA_STALL, self.plan.switch_s)
                     self._phase = phase
                 left = segment_s - done_s
-                piece = min(left, self._phase_ends[phase] - position)
+                piece = min(left, ends[phase] - position)
                 last = piece >= left
-                straggler, elastic = self._straggler_speed, self._elastic_speed
+                straggler = min(self._slow) if self._slow else 1.0
+                elastic = self._elastic_speed
                 data = self._data_speed[phase]
                 speed = straggler * elastic * data
                 train_wall = piece / speed
@@ -216,6 +218,9 @@ class TrainingJob:
         """Wall time at reduced speed: the full-speed share is productive, the rest is lost to
         the data pipeline, the slowest server or the missing replicas."""
         self.phase_training_s[phase] += wall_s
+        if straggler == elastic == data == 1.0:  # the common case, kept cheap
+            self.ledger.seconds[Bucket.PRODUCTIVE] += wall_s
+            return
         self.ledger.add(Bucket.PRODUCTIVE, wall_s * straggler * elastic * data)
         if data < 1.0:
             self.ledger.add(Bucket.DATA_STALL, wall_s * straggler * elastic * (1.0 - data))
@@ -226,8 +231,9 @@ class TrainingJob:
 
     def _book_stall(self, start: float, stall_s: float) -> float:
         if stall_s > 0.0:
-            self.ledger.add(Bucket.CHECKPOINT_STALL, stall_s)
-            self.log.record(start, "checkpoint", "", -1, stall_s)
+            self.ledger.seconds[Bucket.CHECKPOINT_STALL] += stall_s
+            if self.log.enabled:
+                self.log.record(start, "checkpoint", "", -1, stall_s)
         return stall_s
 
     def _checkpointed(self, checkpoint: Checkpoint, segment_s: float) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 import numpy as np
+from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from sim.engine import ReplicateOutcome, simulate_replicate
@@ -18,11 +20,30 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 
 
 def run_replicates(
-    plan: JobPlan, *, seed: int, replicates: int, record_events: bool, progress: bool
+    plan: JobPlan,
+    *,
+    seed: int,
+    replicates: int,
+    record_events: bool,
+    progress: bool,
+    workers: int = 1,
 ) -> list[ReplicateOutcome]:
+    """Run the replicates, on ``workers`` processes when more than one (joblib); each replicate
+    draws only from its own seed, so the numbers are the same however they are spread."""
     seeds = replicate_seeds(seed, replicates)
+    outcomes: Iterable[ReplicateOutcome]
+    if workers > 1:
+        jobs = (
+            delayed(simulate_replicate)(plan, s, i, record_events=record_events)
+            for i, s in enumerate(seeds)
+        )
+        outcomes = Parallel(n_jobs=workers, return_as="generator")(jobs)
+    else:
+        outcomes = (
+            simulate_replicate(plan, s, i, record_events=record_events) for i, s in enumerate(seeds)
+        )
     bar = tqdm(
-        enumerate(seeds),
+        outcomes,
         total=replicates,
         desc="replicates",
         unit="rep",
@@ -31,4 +52,4 @@ def run_replicates(
         delay=1.0,  # appears only when the run takes more than a second
         leave=False,
     )
-    return [simulate_replicate(plan, s, i, record_events=record_events) for i, s in bar]
+    return list(bar)

@@ -31,6 +31,7 @@ def run(config: Config, out_dir: Path | None = None, *, scenario: str = "custom"
         replicates=config.sim.replicates,
         record_events=config.sim.record_events,
         progress=config.sim.progress,
+        workers=config.sim.workers,
     )
     stalled = sum(not o.finished for o in outcomes)
     if stalled and plan.horizon_s is None:

@@ -115,6 +115,8 @@ def validate(config: Config) -> None:
             _non_negative(key, maybe)
     if config.checkpoint.policy in ("fixed", "async", "multilevel"):
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
+    if config.sim.workers < 1:
+        raise ConfigError("sim.workers", config.sim.workers, "must be at least 1")
     if config.sim.replicates < 1:
         raise ConfigError("sim.replicates", config.sim.replicates, "must be at least 1")
     if config.sim.horizon_days is not None:

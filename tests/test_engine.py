@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sim.accounting import Bucket
 from sim.engine import simulate_replicate
 from sim.failures import Category
-from sim.montecarlo import replicate_seeds
+from sim.montecarlo import replicate_seeds, run_replicates
 from sim.plan import STALL_LIMIT
 
 HOUR = 3600.0
@@ -165,3 +165,11 @@ def test_seeds_are_children_of_one_seed_sequence() -> None:
     seeds = replicate_seeds(3, 2)
     assert [s.spawn_key for s in seeds] == [(0,), (1,)]
     assert all(s.entropy == 3 for s in seeds)
+
+
+def test_parallel_replicates_give_the_same_numbers() -> None:
+    p = plan(job_mtbf_s=5 * HOUR, work_s=20 * HOUR)
+    one = run_replicates(p, seed=4, replicates=6, record_events=True, progress=False, workers=1)
+    two = run_replicates(p, seed=4, replicates=6, record_events=True, progress=False, workers=2)
+    assert [o.wall_s for o in one] == [o.wall_s for o in two]
+    assert [o.events for o in one] == [o.events for o in two]

@@ -66,13 +66,14 @@ def test_events_per_second_against_bare_simpy(llama_plan: JobPlan) -> None:
     assert events > 0
 
 
-def test_one_thousand_replicates(llama_plan: JobPlan) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_one_thousand_replicates(llama_plan: JobPlan, workers: int) -> None:
     started = time.perf_counter()
     outcomes = run_replicates(
-        llama_plan, seed=0, replicates=1000, record_events=False, progress=False
+        llama_plan, seed=0, replicates=1000, record_events=False, progress=False, workers=workers
     )
     elapsed = time.perf_counter() - started
-    print(f"\n1,000 replicates: {elapsed:.1f} s ({elapsed:.1f} ms per replicate)")
+    print(f"\n1,000 replicates on {workers} worker(s): {elapsed:.1f} s")
     assert len(outcomes) == 1000
 
 
