@@ -38,7 +38,3 @@ class Ledger:
         self.seconds[Bucket.PRODUCTIVE] -= lost
         self.seconds[Bucket.LOST_WORK] += lost
         return lost
-
-    @property
-    def total_s(self) -> float:
-        return sum(self.seconds.values())

@@ -149,29 +149,30 @@ def _category(name: str, c: FailureCategory, detection_s: float) -> Category:
     )
 
 
-def phase_plans(config: Config) -> tuple[PhasePlan, ...]:
+def _work_phases(config: Config) -> list[tuple[PhasePlan, Throughput]]:
+    """Each phase's plan with its failure-free throughput."""
     plans = []
     for spec in phases(config):
         speed = throughput(spec.config)
         supply = pipeline_tokens_per_s(spec.config, spec.mix)
-        plans.append(
-            PhasePlan(
-                name=spec.name,
-                tokens=spec.config.workload.tokens,
-                work_s=spec.config.workload.tokens / speed.tokens_per_s,
-                data_speed=min(1.0, supply / speed.tokens_per_s),
-                step_time_s=speed.step_time_s,
-                tokens_per_s=speed.tokens_per_s,
-            )
+        phase = PhasePlan(
+            name=spec.name,
+            tokens=spec.config.workload.tokens,
+            work_s=spec.config.workload.tokens / speed.tokens_per_s,
+            data_speed=min(1.0, supply / speed.tokens_per_s),
+            step_time_s=speed.step_time_s,
+            tokens_per_s=speed.tokens_per_s,
         )
-    return tuple(plans)
+        plans.append((phase, speed))
+    return plans
 
 
 def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     """Derive the job plan and the first phase's failure-free throughput. Expects a validated
     config."""
-    speed = throughput(config)
-    work_phases = phase_plans(config)
+    planned = _work_phases(config)
+    work_phases = tuple(phase for phase, _ in planned)
+    speed = planned[0][1]
     f, rec, par, hw = config.failures, config.recovery, config.parallelism, config.hardware
     if f.kind == "node_rate":
         rate = f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY

@@ -54,10 +54,6 @@ class SharedStore:
         self._arrival = env.event()
         env.process(self._serve())
 
-    @property
-    def writers(self) -> int:
-        return len(self._active) + len(self._arrived)
-
     def transfer(self, nbytes: float) -> simpy.Event:
         """An event that fires when ``nbytes`` have gone through."""
         done = self._env.event()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +57,14 @@ def simulate(
 
 def mean_and_sem(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) / np.sqrt(len(values))
+
+
+def run_command(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m MODULE ARGS`` in a subprocess from ``cwd``, as a user would type it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

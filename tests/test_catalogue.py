@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_command
 
 import sim
 from sim.compare import run_variants
@@ -94,11 +92,9 @@ def test_cpu_scenario_runs_end_to_end(tmp_path: Path) -> None:
 
 
 def test_gpu_vs_cpu_summary_shows_both_fleets(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim", "scenario=gpu_vs_cpu", "sim.replicates=4",
-         f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )  # fmt: skip
+    proc = run_command(
+        "sim", "scenario=gpu_vs_cpu", "sim.replicates=4", f"hydra.run.dir={tmp_path}", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["variants"] == ["gpu", "cpu"]

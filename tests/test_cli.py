@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_command
 
 from sim.accounting import Bucket
 
@@ -25,13 +25,7 @@ META_405B_GPU_HOURS = 30.84e6
 
 
 def run_sim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_command("sim", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

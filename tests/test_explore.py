@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_command
 
 import sim
 from sim.explore import explore
@@ -46,10 +45,9 @@ def test_includes_metas_plan(plans: pd.DataFrame) -> None:
 
 
 def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.explore", "scenario=llama_405b", "model=llama3_70b",
-         "cluster.servers=64", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    proc = run_command(
+        "sim.explore", "scenario=llama_405b", "model=llama3_70b", "cluster.servers=64",
+        f"hydra.run.dir={tmp_path}", cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "plans of llama3_70b on 512 x H100 SXM 80GB fit in memory" in proc.stdout
@@ -58,11 +56,13 @@ def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:
 
 
 def test_cli_says_when_nothing_fits(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "sim.explore", "scenario=llama_405b", "cluster.servers=1",
-         f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
-    )  # fmt: skip
+    proc = run_command(
+        "sim.explore",
+        "scenario=llama_405b",
+        "cluster.servers=1",
+        f"hydra.run.dir={tmp_path}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert (
         proc.stderr.strip() == "error: no plan of llama3_405b on 8 x H100 SXM 80GB fits in memory"
