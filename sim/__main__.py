@@ -4,48 +4,79 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
+import traceback
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from sim.analysis import ERROR_FILE
 from sim.cli import launch
 from sim.compare import format_comparison, run_variants
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
-from sim.report import format_summary
+from sim.report import format_line, format_summary
+from sim.results import atomic_write
 from sim.simulation import run
+from sim.sweep import objective
 
 log = logging.getLogger("sim")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def app(cfg: DictConfig) -> None:
+def app(cfg: DictConfig) -> float | None:
+    """Run one job; return the objective (``sim.objective``) for a sweeper such as Optuna."""
     hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        return _sweep_job(cfg, hydra_cfg)
+    try:
+        return _run(cfg, hydra_cfg, quiet=False)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run(cfg: DictConfig, hydra_cfg: Any, *, quiet: bool) -> float | None:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     scenario = hydra_cfg.runtime.choices.get("scenario") or "custom"
-    try:
-        config = to_config(cfg)
-        if config.compare:
-            summary, _ = run_variants(scenario, config.compare, hydra_cfg.overrides.task, out_dir)
-            print(format_comparison(summary))
-            print(f"  results in {out_dir}")
-            return
-        result = run(config, out_dir, scenario=scenario)
-    except ConfigError as error:
-        if hydra_cfg.mode != RunMode.MULTIRUN:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
-        # In a sweep, record the error and let the other points run.
-        log.error("%s", error)
-        record = {"error": str(error), "key": error.key, "value": str(error.value)}
-        (out_dir / "error.json").write_text(json.dumps(record, indent=2))
-        return
-    print(format_summary(result.summary))
+    config = to_config(cfg)
+    if quiet:  # the sweep's bar stands in for each job's replicate bar
+        config.sim.progress = False
+    if config.compare:
+        summary, _ = run_variants(scenario, config.compare, hydra_cfg.overrides.task, out_dir)
+        print(format_comparison(summary))
+        print(f"  results in {out_dir}")
+        return None
+    result = run(config, out_dir, scenario=scenario)
+    label = " ".join(hydra_cfg.overrides.task) or scenario
+    print(format_line(result.summary, label) if quiet else format_summary(result.summary))
     print(f"  results in {out_dir}")
+    return objective(result.summary, config.sim.objective, config.sim.deadline_days)
+
+
+def _sweep_job(cfg: DictConfig, hydra_cfg: Any) -> float | None:
+    """A job of a sweep: any failure is written to ``error.json`` and the sweep goes on."""
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        return _run(cfg, hydra_cfg, quiet=True)
+    except Exception as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        log.error("job %s failed: %s", hydra_cfg.job.num, message)
+        record = {
+            "error": message,
+            "type": type(error).__name__,
+            "key": getattr(error, "key", None),
+            "value": str(getattr(error, "value", "")) or None,
+            "overrides": list(hydra_cfg.overrides.task),
+            "traceback": traceback.format_exc(),
+        }
+        atomic_write(out_dir / ERROR_FILE, lambda p: p.write_text(json.dumps(record, indent=2)))
+        return math.inf  # an optimiser treats a failed point as the worst
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hydra import compose, initialize_config_dir
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException, OverrideParseException
@@ -22,14 +23,25 @@ from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.validation import validate
 
+# Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.
+PLUGIN_EXTRAS = {
+    "joblib": "sweep",
+    "submitit_local": "slurm",
+    "submitit_slurm": "slurm",
+    "ray": "ray",
+    "optuna": "optuna",
+}
+
 
 def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate) -> str | None:
     """Return a one-line error for the command line, or None when it composes and passes
     ``check`` (by default the full validation)."""
     args = get_args_parser().parse_args(list(argv))
-    if args.multirun or args.help or args.hydra_help or args.shell_completion:
+    if args.help or args.hydra_help or args.shell_completion:
         return None
     overrides: list[str] = args.overrides
+    if args.multirun:
+        return _check_sweep(overrides)
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
@@ -41,16 +53,39 @@ def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate
     return None
 
 
+def _check_sweep(overrides: list[str]) -> str | None:
+    """Check that every point of a basic sweep composes (a typo, an unknown option, a string
+    where a number goes). Values the simulator refuses are left to the jobs, which record them
+    in ``error.json`` while the other points run."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        points = [p for batch in BasicSweeper.split_arguments(parsed, None) for p in batch]
+    except OverrideParseException:
+        return _malformed(overrides)
+    except Exception:  # a sweep syntax only another sweeper knows (Optuna's interval): its job
+        return None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        for point in points:
+            try:
+                to_config(compose("config", overrides=list(point)))
+            except ConfigError as error:
+                return str(error)
+            except Exception as error:
+                return explain(error, point)
+    return None
+
+
 def explain(error: Exception, overrides: Sequence[str]) -> str:
     """One line for an error Hydra or OmegaConf raised while composing."""
     if isinstance(error, MissingConfigException) and error.missing_cfg_file:
         group, _, option = error.missing_cfg_file.rpartition("/")
+        if option in PLUGIN_EXTRAS:
+            install = f"pip install -e '.[{PLUGIN_EXTRAS[option]}]'"
+            return f"{group}={option}: its Hydra plugin is not installed; {install}"
         valid = ", ".join(o for o in error.options or [] if not o.startswith("base_"))
         return f"{group}={option}: no such option; valid: {valid}"
     if isinstance(error, OverrideParseException):
-        bad = _unparsable(overrides)
-        reason = _first_line(error)
-        return f"{bad}: malformed override ({reason}); expected key=value, e.g. sim.seed=1"
+        return _malformed(overrides)
     cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
     if not isinstance(cause, OmegaConfBaseException):
         return " ".join(str(error).split())
@@ -61,14 +96,16 @@ def explain(error: Exception, overrides: Sequence[str]) -> str:
     return f"{attempted}: {_first_line(cause)}"
 
 
-def _unparsable(overrides: Sequence[str]) -> str:
+def _malformed(overrides: Sequence[str]) -> str:
+    """Name the first override Hydra's parser refuses, and why."""
     parser = OverridesParser.create()
     for override in overrides:
         try:
             parser.parse_overrides([override])
-        except OverrideParseException:
-            return override
-    return " ".join(overrides)
+        except OverrideParseException as error:
+            reason = _first_line(error)
+            return f"{override}: malformed override ({reason}); expected key=value, e.g. sim.seed=1"
+    return f"{' '.join(overrides)}: malformed overrides; expected key=value, e.g. sim.seed=1"
 
 
 def _valid_keys(full_key: str) -> str:
@@ -82,7 +119,7 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0]
 
 
-def launch(app: Callable[[], None], *, check: Callable[[Config], None] = validate) -> None:
+def launch(app: Callable[[], object], *, check: Callable[[Config], None] = validate) -> None:
     """Register the schema, check the command line, then hand over to the Hydra ``app``."""
     register_configs()
     problem = preflight(sys.argv[1:], check=check)

@@ -248,6 +248,8 @@ class SimConfig:
     record_events: bool = True
     progress: bool = True
     workers: int = 1  # processes running replicates at once (joblib); results do not depend on it
+    objective: str = "cost_usd"  # the summary figure a run returns to a sweeper (Optuna)
+    deadline_days: float | None = None  # objective is infinite when time-to-train exceeds it
 
 
 @dataclass

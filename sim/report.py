@@ -94,6 +94,14 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_line(summary: dict[str, Any], label: str) -> str:
+    """One line per job of a sweep, so parallel jobs' output stays readable."""
+    s = summary
+    days = s.get("time_to_train_days")
+    time = f"{days:.3g} days to train" if days is not None else "horizon reached"
+    return f"{label}: {time}, ETTR {s['ettr']:.3f}, ${_count(s['cost_usd'])}"
+
+
 def _count(value: float) -> str:
     """A large count in a few digits: 30.25 M, 1.6 k."""
     for scale, suffix in ((1e9, " B"), (1e6, " M"), (1e3, " k")):

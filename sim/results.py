@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,16 +219,17 @@ def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:
 def write_result(result: Result, out_dir: Path) -> None:
     """Write the three files; each appears whole or not at all (write, then rename)."""
     write_summary(result.summary, out_dir)
-    _atomic(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
-    _atomic(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+    atomic_write(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
+    atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
 
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(summary, indent=2)))
+    atomic_write(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(summary, indent=2)))
 
 
-def _atomic(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file and rename it: the file appears whole or not at all."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     os.replace(tmp, path)

@@ -121,6 +121,8 @@ def validate(config: Config) -> None:
         raise ConfigError("sim.replicates", config.sim.replicates, "must be at least 1")
     if config.sim.horizon_days is not None:
         _positive("sim.horizon_days", config.sim.horizon_days)
+    if config.sim.deadline_days is not None:
+        _positive("sim.deadline_days", config.sim.deadline_days)
 
 
 def _validate_layout(config: Config) -> None:

@@ -1,0 +1,116 @@
+"""Load what runs wrote into tidy DataFrames: one row per run (or per replicate), the run's
+command-line overrides as columns, then its summary figures.
+
+A run directory is Hydra's output directory of one job: ``summary.json`` (or ``error.json`` when
+the job failed) and ``.hydra/overrides.yaml``. A sweep directory holds run directories, at any
+depth (``multirun/DATE/TIME/N``), so a whole day of sweeps loads at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from sim.results import REPLICATES_FILE, SUMMARY_FILE
+
+ERROR_FILE = "error.json"
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+SWEEP_TABLE = "sweep"  # sweep.parquet and sweep.csv, written at the end of a multirun
+
+Per = Literal["run", "replicate"]
+
+
+def load(path: str | os.PathLike[str], *, per: Per = "run") -> pd.DataFrame:
+    """One run or every run under a sweep directory, as one DataFrame.
+
+    Columns: ``run_dir``, ``job`` (the job number in its sweep), one column per override (key as
+    typed, value typed: ``checkpoint.interval_min`` holds numbers), ``error`` (None when the job
+    succeeded), then the summary figures; with ``per="replicate"`` the per-replicate table
+    replaces the summary, with a ``variant`` column for side-by-side scenarios.
+    """
+    root = Path(path)
+    runs = [root] if is_run(root) else run_dirs(root)
+    if not runs:
+        raise FileNotFoundError(
+            f"{root}: no runs here; a run directory holds {SUMMARY_FILE} or {ERROR_FILE}, "
+            "a sweep directory holds run directories"
+        )
+    if per == "run":
+        return pd.DataFrame([_run_row(run) for run in runs])
+    if per == "replicate":
+        frames = [_replicate_rows(run) for run in runs]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    raise ValueError(f"per={per!r}: valid: run, replicate")
+
+
+def is_run(path: Path) -> bool:
+    return (path / OVERRIDES_FILE).is_file() or any(
+        (path / name).is_file() for name in (SUMMARY_FILE, ERROR_FILE)
+    )
+
+
+def run_dirs(sweep_dir: Path) -> list[Path]:
+    """Run directories under ``sweep_dir``, in job order; a run's own sub-directories (the
+    variants of a side-by-side scenario) are part of it, not runs of their own."""
+    found: list[Path] = []
+    for child in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".hydra"):
+        if is_run(child):
+            found.append(child)
+        else:
+            found.extend(run_dirs(child))
+    return sorted(found, key=_job_order)
+
+
+def overrides(run_dir: Path) -> dict[str, Any]:
+    """The run's task overrides, typed by Hydra's own parser (``interval_min=10`` gives 10)."""
+    path = run_dir / OVERRIDES_FILE
+    if not path.is_file():
+        return {}
+    lines = [str(line) for line in OmegaConf.load(path)]
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides(lines)
+    return {o.key_or_group: o.value() for o in parsed if not o.is_delete()}
+
+
+def _run_row(run_dir: Path) -> dict[str, Any]:
+    row: dict[str, Any] = {"run_dir": str(run_dir), "job": _job_number(run_dir)}
+    row |= overrides(run_dir)
+    error = run_dir / ERROR_FILE
+    row["error"] = json.loads(error.read_text())["error"] if error.is_file() else None
+    summary = run_dir / SUMMARY_FILE
+    if summary.is_file():
+        row |= {k: v for k, v in json.loads(summary.read_text()).items() if k not in row}
+    elif row["error"] is None:
+        row["error"] = "no summary.json: the job did not finish (killed or still running)"
+    return row
+
+
+def _replicate_rows(run_dir: Path) -> pd.DataFrame:
+    head = _run_row(run_dir)
+    keep = {k: head[k] for k in ("run_dir", "job")} | overrides(run_dir) | {"error": head["error"]}
+    frames = []
+    for table in [run_dir / REPLICATES_FILE, *sorted(run_dir.glob(f"*/{REPLICATES_FILE}"))]:
+        if table.is_file():
+            variant = None if table.parent == run_dir else table.parent.name
+            frame = pd.read_parquet(table)
+            frames.append(frame.assign(**keep, variant=variant))
+    if not frames:  # a failed job keeps its row, with its error
+        return pd.DataFrame([keep | {"variant": None}])
+    columns = [*keep, "variant"]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[columns + [c for c in frame.columns if c not in columns]]
+
+
+def _job_number(run_dir: Path) -> int | None:
+    return int(run_dir.name) if run_dir.name.isdigit() else None
+
+
+def _job_order(run_dir: Path) -> tuple[str, int, str]:
+    number = _job_number(run_dir)
+    return (str(run_dir.parent), -1 if number is None else number, run_dir.name)

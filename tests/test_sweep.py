@@ -1,0 +1,175 @@
+"""Hydra multirun sweeps end to end: the launchers, failing points, the sweep-level table, the
+analysis loader and the objective returned to Optuna."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import run_command
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from sim.analysis import load
+from sim.config import register_configs
+from sim.errors import ConfigError
+from sim.loading import CONF_DIR
+from sim.results import atomic_write
+from sim.sweep import objective, planned_jobs
+
+SMALL = ("sim.replicates=3", "sim.record_events=false")
+
+
+def sweep(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_command("sim", "-m", *args, f"hydra.sweep.dir={sweep_dir}", cwd=sweep_dir.parent)
+
+
+@pytest.fixture(scope="module")
+def interval_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The issue's command, with few replicates: three checkpoint intervals on joblib."""
+    sweep_dir = tmp_path_factory.mktemp("interval") / "sweep"
+    proc = sweep(
+        sweep_dir,
+        "scenario=llama_405b",
+        "checkpoint.interval_min=10,30,60",
+        "hydra/launcher=joblib",
+        *SMALL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return sweep_dir
+
+
+def test_joblib_sweep_writes_three_runs_and_the_sweep_table(interval_sweep: Path) -> None:
+    for job in range(3):
+        assert (interval_sweep / str(job) / "summary.json").is_file()
+    frame = load(interval_sweep)
+    assert len(frame) == 3
+    assert frame["checkpoint.interval_min"].tolist() == [10, 30, 60]
+    assert frame["error"].isna().all()
+    # A longer interval loses more work per failure at this failure rate (Daly's optimum ~8 min).
+    assert frame["lost_work_h"].is_monotonic_increasing
+    table = pd.read_parquet(interval_sweep / "sweep.parquet")
+    pd.testing.assert_frame_equal(table, frame)
+    assert len(pd.read_csv(interval_sweep / "sweep.csv")) == 3
+
+
+def test_loader_per_replicate_and_for_one_run(interval_sweep: Path) -> None:
+    replicates = load(interval_sweep, per="replicate")
+    assert len(replicates) == 3 * 3
+    assert replicates.groupby("checkpoint.interval_min")["replicate"].count().tolist() == [3, 3, 3]
+    one = load(interval_sweep / "1")
+    assert len(one) == 1
+    assert one.loc[0, "checkpoint.interval_min"] == 30
+
+
+def test_a_sweep_point_gives_the_numbers_of_the_same_single_run(
+    interval_sweep: Path, tmp_path: Path
+) -> None:
+    """Same seed, same numbers: the joblib worker and a plain run agree to the last digit."""
+    single = tmp_path / "single"
+    proc = run_command(
+        "sim", "checkpoint.interval_min=30", *SMALL, f"hydra.run.dir={single}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    alone = json.loads((single / "summary.json").read_text())
+    in_sweep = json.loads((interval_sweep / "1" / "summary.json").read_text())
+    assert in_sweep["time_to_train_days"] == alone["time_to_train_days"]
+    assert in_sweep["cost_usd"] == alone["cost_usd"]
+
+
+def test_an_invalid_point_records_its_error_and_the_others_keep_their_results(
+    tmp_path: Path,
+) -> None:
+    sweep_dir = tmp_path / "sweep"
+    proc = sweep(sweep_dir, "checkpoint.interval_min=10,-5,30", *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    error = json.loads((sweep_dir / "1" / "error.json").read_text())
+    assert error["key"] == "checkpoint.interval_min"
+    assert error["type"] == "ConfigError"
+    assert not (sweep_dir / "1" / "summary.json").exists()
+    frame = load(sweep_dir)
+    assert frame["checkpoint.interval_min"].tolist() == [10, -5, 30]
+    assert frame["error"].notna().tolist() == [False, True, False]
+    assert frame["time_to_train_days"].notna().tolist() == [True, False, True]
+
+
+def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    proc = sweep(sweep_dir, "checkpoint=fixed,nope", *SMALL)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("error: checkpoint=nope: no such option; valid: adaptive")
+    assert not sweep_dir.exists()
+
+
+def test_a_missing_launcher_plugin_names_the_extra(tmp_path: Path) -> None:
+    proc = run_command("sim", "-m", "hydra/launcher=ray_cluster", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "error: hydra/launcher=ray: its Hydra plugin is not installed; pip install -e '.[ray]'\n"
+    )
+
+
+def test_submitit_local_runs_a_tiny_sweep(tmp_path: Path) -> None:
+    """Submitit's local executor stands in for SLURM: each point in its own submitted process."""
+    sweep_dir = tmp_path / "sweep"
+    proc = sweep(sweep_dir, "hydra/launcher=local", "sim.seed=1,2", *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    frame = load(sweep_dir)
+    assert frame["sim.seed"].tolist() == [1, 2]
+    assert frame["error"].isna().all()
+    assert frame["time_to_train_days"].nunique() == 2
+    assert (sweep_dir / "sweep.parquet").is_file()
+
+
+def test_optuna_finds_the_cheapest_point_that_meets_the_deadline(tmp_path: Path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    proc = sweep(sweep_dir, "scenario=cheapest_under_deadline", "hydra.sweeper.n_trials=4", *SMALL)
+    assert proc.returncode == 0, proc.stderr
+    frame = load(sweep_dir)
+    assert len(frame) == 4
+    best = (sweep_dir / "optimization_results.yaml").read_text()
+    met = frame[frame["time_to_train_days"] <= 76.0]
+    assert not met.empty
+    cheapest = met.loc[met["cost_usd"].idxmin()]
+    assert f"best_value: {cheapest['cost_usd']}" in best
+
+
+def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
+    register_configs()
+    overrides = ["checkpoint.interval_min=10,30,60", "sim.seed=1,2"]
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        basic = compose("config", return_hydra_config=True)
+        optuna = compose(
+            "config", overrides=["scenario=cheapest_under_deadline"], return_hydra_config=True
+        )
+    OmegaConf.set_readonly(basic, False)
+    basic.hydra.overrides.task = overrides  # as Hydra fills it on the command line
+    assert planned_jobs(basic) == 6
+    assert planned_jobs(optuna) == 24
+
+
+def test_objective_is_the_figure_or_infinity_past_the_deadline() -> None:
+    summary = {"time_to_train_days": 80.0, "cost_usd": 5.0, "scenario": "x"}
+    assert objective(summary, "cost_usd", None) == 5.0
+    assert objective(summary, "cost_usd", 90.0) == 5.0
+    assert math.isinf(objective(summary, "cost_usd", 70.0))
+    assert math.isinf(objective(summary | {"time_to_train_days": None}, "cost_usd", 70.0))
+    with pytest.raises(ConfigError, match=r"sim.objective='scenario': not a numeric summary"):
+        objective(summary, "scenario", None)
+
+
+def test_an_interrupted_write_leaves_no_half_file(tmp_path: Path) -> None:
+    target = tmp_path / "summary.json"
+
+    def killed(path: Path) -> None:
+        path.write_text('{"half":')
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, killed)
+    assert not target.exists()
