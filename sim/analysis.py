@@ -8,8 +8,10 @@ depth (``multirun/DATE/TIME/N``), so a whole day of sweeps loads at once.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,11 +19,19 @@ import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from sim.accounting import Bucket
+from sim.loading import load_config
+from sim.report import NOT_CAUSES
 from sim.results import REPLICATES_FILE, SUMMARY_FILE
 
 ERROR_FILE = "error.json"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 SWEEP_TABLE = "sweep"  # sweep.parquet and sweep.csv, written at the end of a multirun
+
+# Llama 3 paper, Table 5 (arXiv 2407.21783): unexpected interruptions in a 54-day snapshot.
+PUBLISHED_INTERRUPTIONS = Path(__file__).resolve().parent / "data" / "llama3_405b_interruptions.csv"
+# Columns that say which run or replicate a row is, besides the override columns.
+ID_COLUMNS = ("run_dir", "job", "variant", "replicate")
 
 Per = Literal["run", "replicate"]
 
@@ -76,6 +86,70 @@ def overrides(run_dir: Path) -> dict[str, Any]:
     parser = OverridesParser.create()
     parsed = parser.parse_overrides(lines)
     return {o.key_or_group: o.value() for o in parsed if not o.is_delete()}
+
+
+def time_budget(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Where the time went, long: one row per row of ``frame`` and accounting bucket, with its
+    ``hours`` and its ``share`` of the wall clock."""
+    by = _ids(frame) if by is None else list(by)
+    columns = {f"{b.value}_h": b.value for b in Bucket}
+    wall_h = frame["wall_clock_days"] * 24.0
+    shares = frame[list(columns)].div(wall_h, axis=0).add_suffix("_share")
+    hours = frame[[*by, *columns]].melt(id_vars=by, var_name="bucket", value_name="hours")
+    share = pd.concat([frame[by], shares], axis=1).melt(id_vars=by, value_name="share")
+    hours["bucket"] = hours["bucket"].map(columns)
+    hours["share"] = share["share"].to_numpy()
+    return hours
+
+
+def interruptions(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Unexpected interruptions by cause, long: one row per row of ``frame`` and cause."""
+    by = _ids(frame) if by is None else list(by)
+    causes = [c for c in frame.columns if c.startswith("interruptions_") and c not in NOT_CAUSES]
+    long = frame[[*by, *causes]].melt(id_vars=by, var_name="cause", value_name="count")
+    long["cause"] = long["cause"].str.removeprefix("interruptions_")
+    return long
+
+
+def by_language(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tokens, days, cost and epochs of the corpus per language (summary rows only)."""
+    return _entities(frame, "language", ("tokens", "days", "cost_usd", "epochs"), by)
+
+
+def by_phase(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Tokens, days, cost and data-pipeline stall per training phase (summary rows only)."""
+    return _entities(frame, "phase", ("tokens", "days", "cost_usd", "data_stall_h"), by)
+
+
+def published_interruptions() -> pd.DataFrame:
+    """Llama 3 Table 5 with the failure catalogue's name for each row (``cause``): the catalogue
+    ``llama3_h100`` lists the categories in the table's order."""
+    with PUBLISHED_INTERRUPTIONS.open() as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    causes = list(load_config("llama_405b").failures.categories)
+    table = pd.DataFrame(rows).astype({"count": int, "printed_percent": float})
+    return table.assign(cause=causes)[["cause", "component", "category", "count"]]
+
+
+def _ids(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in ID_COLUMNS or "." in c]
+
+
+def _entities(
+    frame: pd.DataFrame, kind: str, figures: Sequence[str], by: Sequence[str] | None
+) -> pd.DataFrame:
+    by = _ids(frame) if by is None else list(by)
+    suffix = f"_{figures[-1]}"  # a figure no other key ends with
+    names = [c.removeprefix(f"{kind}_").removesuffix(suffix) for c in frame.columns
+             if c.startswith(f"{kind}_") and c.endswith(suffix)]  # fmt: skip
+    parts = []
+    for name in names:
+        part = frame[by].copy()
+        part[kind] = name
+        for figure in figures:
+            part[figure] = frame[f"{kind}_{name}_{figure}"]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _run_row(run_dir: Path) -> dict[str, Any]:
