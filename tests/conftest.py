@@ -59,12 +59,14 @@ def mean_and_sem(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) / np.sqrt(len(values))
 
 
-def run_command(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_command(
+    module: str, *args: str, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``python -m MODULE ARGS`` in a subprocess from ``cwd``, as a user would type it."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )

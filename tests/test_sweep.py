@@ -97,12 +97,22 @@ def test_an_invalid_point_records_its_error_and_the_others_keep_their_results(
     assert frame["time_to_train_days"].notna().tolist() == [True, False, True]
 
 
-def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("points", "message"),
+    [
+        ("checkpoint=fixed,nope", "checkpoint=nope: no such option; valid: adaptive"),
+        ("checkpoint.interval_min=10,abc", "checkpoint.interval_min=abc: Value 'abc' of type"),
+        ("sim.seed=1,2 sim.nope=3", "sim.nope=3: unknown key 'sim.nope'; valid: sim.seed"),
+    ],
+)
+def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(
+    points: str, message: str, tmp_path: Path
+) -> None:
     sweep_dir = tmp_path / "sweep"
-    proc = sweep(sweep_dir, "checkpoint=fixed,nope", *SMALL)
+    proc = sweep(sweep_dir, *points.split(), *SMALL)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("error: checkpoint=nope: no such option; valid: adaptive")
+    assert proc.stderr.startswith(f"error: {message}")
     assert not sweep_dir.exists()
 
 
