@@ -45,6 +45,8 @@ def load(path: str | os.PathLike[str], *, per: Per = "run") -> pd.DataFrame:
     replaces the summary, with a ``variant`` column for side-by-side scenarios.
     """
     root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such directory")
     runs = [root] if is_run(root) else run_dirs(root)
     if not runs:
         raise FileNotFoundError(
@@ -54,8 +56,7 @@ def load(path: str | os.PathLike[str], *, per: Per = "run") -> pd.DataFrame:
     if per == "run":
         return pd.DataFrame([_run_row(run) for run in runs])
     if per == "replicate":
-        frames = [_replicate_rows(run) for run in runs]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return pd.concat([_replicate_rows(run) for run in runs], ignore_index=True)
     raise ValueError(f"per={per!r}: valid: run, replicate")
 
 
@@ -69,7 +70,8 @@ def run_dirs(sweep_dir: Path) -> list[Path]:
     """Run directories under ``sweep_dir``, in job order; a run's own sub-directories (the
     variants of a side-by-side scenario) are part of it, not runs of their own."""
     found: list[Path] = []
-    for child in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name != ".hydra"):
+    # Hidden directories are Hydra's and the launchers' own (.hydra, .submitit).
+    for child in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name[0] != "."):
         if is_run(child):
             found.append(child)
         else:
@@ -93,13 +95,11 @@ def time_budget(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Data
     ``hours`` and its ``share`` of the wall clock."""
     by = _ids(frame) if by is None else list(by)
     columns = {f"{b.value}_h": b.value for b in Bucket}
-    wall_h = frame["wall_clock_days"] * 24.0
-    shares = frame[list(columns)].div(wall_h, axis=0).add_suffix("_share")
-    hours = frame[[*by, *columns]].melt(id_vars=by, var_name="bucket", value_name="hours")
-    share = pd.concat([frame[by], shares], axis=1).melt(id_vars=by, value_name="share")
-    hours["bucket"] = hours["bucket"].map(columns)
-    hours["share"] = share["share"].to_numpy()
-    return hours
+    wide = frame[[*by, *columns]].assign(wall_h=frame["wall_clock_days"] * 24.0)
+    long = wide.melt(id_vars=[*by, "wall_h"], var_name="bucket", value_name="hours")
+    long["bucket"] = long["bucket"].map(columns)
+    long["share"] = long["hours"] / long.pop("wall_h")
+    return long
 
 
 def interruptions(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:

@@ -92,6 +92,15 @@ def objective(summary: dict[str, Any], key: str, deadline_days: float | None) ->
     return float(summary[key])
 
 
+def finished_jobs(sweep_dir: Path) -> int:
+    """Jobs of the sweep that wrote their summary or their error."""
+    return sum(
+        (run / SUMMARY_FILE).is_file() or (run / ERROR_FILE).is_file()
+        for run in sweep_dir.glob("*")
+        if run.is_dir()
+    )
+
+
 class _Watcher:
     """Counts the jobs that wrote ``summary.json`` or ``error.json``, on a daemon thread."""
 
@@ -107,12 +116,7 @@ class _Watcher:
             self._update()
 
     def _update(self) -> None:
-        done = sum(
-            (run / SUMMARY_FILE).is_file() or (run / ERROR_FILE).is_file()
-            for run in self._dir.glob("*")
-            if run.is_dir()
-        )
-        self._bar.update(done - self._bar.n)
+        self._bar.update(finished_jobs(self._dir) - self._bar.n)
 
     def stop(self) -> None:
         self._stop.set()

@@ -19,7 +19,7 @@ from sim.config import register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR
 from sim.results import atomic_write
-from sim.sweep import objective, planned_jobs
+from sim.sweep import finished_jobs, objective, planned_jobs
 
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 
@@ -161,6 +161,14 @@ def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
     basic.hydra.overrides.task = overrides  # as Hydra fills it on the command line
     assert planned_jobs(basic) == 6
     assert planned_jobs(optuna) == 24
+
+
+def test_the_sweep_bar_counts_summaries_and_errors_only(tmp_path: Path) -> None:
+    for job, name in enumerate(["summary.json", "error.json", ".summary.json.tmp"]):
+        (tmp_path / str(job)).mkdir()
+        (tmp_path / str(job) / name).write_text("{}")
+    (tmp_path / "sweep.csv").write_text("")
+    assert finished_jobs(tmp_path) == 2
 
 
 def test_objective_is_the_figure_or_infinity_past_the_deadline() -> None:
