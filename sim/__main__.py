@@ -45,10 +45,12 @@ def _run(cfg: DictConfig, hydra_cfg: Any, *, quiet: bool) -> float | None:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     scenario = hydra_cfg.runtime.choices.get("scenario") or "custom"
     config = to_config(cfg)
+    overrides = list(hydra_cfg.overrides.task)
     if quiet:  # the sweep's bar stands in for each job's replicate bar
         config.sim.progress = False
+        overrides.append("sim.progress=false")
     if config.compare:
-        summary, _ = run_variants(scenario, config.compare, hydra_cfg.overrides.task, out_dir)
+        summary, _ = run_variants(scenario, config.compare, overrides, out_dir)
         print(format_comparison(summary))
         print(f"  results in {out_dir}")
         return None
