@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -15,13 +14,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.analysis import ERROR_FILE
 from sim.cli import launch
 from sim.compare import format_comparison, run_variants
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
 from sim.report import format_line, format_summary
-from sim.results import atomic_write
+from sim.results import ERROR_FILE, write_json
 from sim.simulation import run
 from sim.sweep import objective
 
@@ -77,7 +75,7 @@ def _sweep_job(cfg: DictConfig, hydra_cfg: Any) -> float | None:
             "overrides": list(hydra_cfg.overrides.task),
             "traceback": traceback.format_exc(),
         }
-        atomic_write(out_dir / ERROR_FILE, lambda p: p.write_text(json.dumps(record, indent=2)))
+        write_json(out_dir / ERROR_FILE, record)
         return math.inf  # an optimiser treats a failed point as the worst
 
 

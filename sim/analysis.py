@@ -22,9 +22,8 @@ from omegaconf import OmegaConf
 from sim.accounting import Bucket
 from sim.loading import load_config
 from sim.report import NOT_CAUSES
-from sim.results import REPLICATES_FILE, SUMMARY_FILE
+from sim.results import ERROR_FILE, REPLICATES_FILE, SUMMARY_FILE
 
-ERROR_FILE = "error.json"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 SWEEP_TABLE = "sweep"  # sweep.parquet and sweep.csv, written at the end of a multirun
 

@@ -25,6 +25,7 @@ from sim.throughput import Throughput
 from sim.workload import corpus_tokens, phases
 
 SUMMARY_FILE = "summary.json"
+ERROR_FILE = "error.json"  # written instead of the summary by a sweep job that failed
 REPLICATES_FILE = "replicates.parquet"
 EVENTS_FILE = "events.parquet"
 
@@ -224,8 +225,12 @@ def write_result(result: Result, out_dir: Path) -> None:
 
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(out_dir / SUMMARY_FILE, lambda p: p.write_text(json.dumps(summary, indent=2)))
+    write_json(out_dir / SUMMARY_FILE, summary)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:

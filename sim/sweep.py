@@ -21,9 +21,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.analysis import ERROR_FILE, SWEEP_TABLE, load, run_dirs
+from sim.analysis import SWEEP_TABLE, load, run_dirs
 from sim.errors import ConfigError
-from sim.results import SUMMARY_FILE, atomic_write
+from sim.results import ERROR_FILE, SUMMARY_FILE, atomic_write
 
 log = logging.getLogger(__name__)
 
