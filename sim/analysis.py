@@ -60,9 +60,12 @@ def load(path: str | os.PathLike[str], *, per: Per = "run") -> pd.DataFrame:
 
 
 def is_run(path: Path) -> bool:
-    return (path / OVERRIDES_FILE).is_file() or any(
-        (path / name).is_file() for name in (SUMMARY_FILE, ERROR_FILE)
-    )
+    """Hydra wrote the job's overrides (when it started) or the job wrote its result."""
+    return (path / OVERRIDES_FILE).is_file() or is_finished(path)
+
+
+def is_finished(run_dir: Path) -> bool:
+    return (run_dir / SUMMARY_FILE).is_file() or (run_dir / ERROR_FILE).is_file()
 
 
 def run_dirs(sweep_dir: Path) -> list[Path]:
@@ -70,7 +73,7 @@ def run_dirs(sweep_dir: Path) -> list[Path]:
     variants of a side-by-side scenario) are part of it, not runs of their own."""
     found: list[Path] = []
     # Hidden directories are Hydra's and the launchers' own (.hydra, .submitit).
-    for child in sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name[0] != "."):
+    for child in (p for p in sweep_dir.iterdir() if p.is_dir() and p.name[0] != "."):
         if is_run(child):
             found.append(child)
         else:
@@ -151,22 +154,27 @@ def _entities(
     return pd.concat(parts, ignore_index=True)
 
 
-def _run_row(run_dir: Path) -> dict[str, Any]:
+def _identity(run_dir: Path) -> dict[str, Any]:
+    """The columns that say which run a row belongs to, and how the run ended."""
     row: dict[str, Any] = {"run_dir": str(run_dir), "job": _job_number(run_dir)}
     row |= overrides(run_dir)
     error = run_dir / ERROR_FILE
     row["error"] = json.loads(error.read_text())["error"] if error.is_file() else None
-    summary = run_dir / SUMMARY_FILE
-    if summary.is_file():
-        row |= {k: v for k, v in json.loads(summary.read_text()).items() if k not in row}
-    elif row["error"] is None:
+    if not is_finished(run_dir):
         row["error"] = "no summary.json: the job did not finish (killed or still running)"
     return row
 
 
+def _run_row(run_dir: Path) -> dict[str, Any]:
+    row = _identity(run_dir)
+    summary = run_dir / SUMMARY_FILE
+    if summary.is_file():
+        row |= {k: v for k, v in json.loads(summary.read_text()).items() if k not in row}
+    return row
+
+
 def _replicate_rows(run_dir: Path) -> pd.DataFrame:
-    head = _run_row(run_dir)
-    keep = {k: head[k] for k in ("run_dir", "job")} | overrides(run_dir) | {"error": head["error"]}
+    keep = _identity(run_dir)
     frames = []
     for table in [run_dir / REPLICATES_FILE, *sorted(run_dir.glob(f"*/{REPLICATES_FILE}"))]:
         if table.is_file():

@@ -21,9 +21,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from sim.analysis import SWEEP_TABLE, load, run_dirs
+from sim.analysis import SWEEP_TABLE, is_finished, load
 from sim.errors import ConfigError
-from sim.results import ERROR_FILE, SUMMARY_FILE, atomic_write
+from sim.results import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ class SweepCallback(Callback):
 
 def write_sweep_table(sweep_dir: Path) -> Path | None:
     """One row per job, as ``sim.analysis.load`` returns it; None when no job wrote anything."""
-    if not sweep_dir.is_dir() or not run_dirs(sweep_dir):
+    try:
+        table = load(sweep_dir)
+    except FileNotFoundError:  # no such directory, or no job in it
         return None
-    table = load(sweep_dir)
     parquet = sweep_dir / f"{SWEEP_TABLE}.parquet"
     atomic_write(parquet, lambda p: table.to_parquet(p, index=False))
     atomic_write(sweep_dir / f"{SWEEP_TABLE}.csv", lambda p: table.to_csv(p, index=False))
@@ -94,11 +95,7 @@ def objective(summary: dict[str, Any], key: str, deadline_days: float | None) ->
 
 def finished_jobs(sweep_dir: Path) -> int:
     """Jobs of the sweep that wrote their summary or their error."""
-    return sum(
-        (run / SUMMARY_FILE).is_file() or (run / ERROR_FILE).is_file()
-        for run in sweep_dir.glob("*")
-        if run.is_dir()
-    )
+    return sum(is_finished(run) for run in sweep_dir.glob("*") if run.is_dir())
 
 
 class _Watcher:
