@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hydra import compose, initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -24,6 +23,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from sim.config import GROUPS, Config, register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
+from sim.sweep import sweep_points
 from sim.validation import validate
 
 # Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.
@@ -60,29 +60,32 @@ def _check_sweep(overrides: list[str]) -> str | None:
     """Check that every point of a basic sweep composes (a typo, an unknown option, a string
     where a number goes). Values the simulator refuses are left to the jobs, which record them
     in ``error.json`` while the other points run."""
-    parser = OverridesParser.create()
     try:
-        parsed = parser.parse_overrides(overrides)
-        points = [p for batch in BasicSweeper.split_arguments(parsed, None) for p in batch]
+        points = sweep_points(overrides)
     except OverrideParseException:
         return _malformed(overrides)
     except Exception:  # a sweep syntax only another sweeper knows (Optuna's interval): its job
         return None
     # Composing takes ~0.1 s, so compose once per combination of group choices and check each
     # point's plain values by assigning them to a copy (the typed nodes convert or refuse).
+    parser = OverridesParser.create()
     composed: dict[tuple[str, ...], DictConfig] = {}
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for point in points:
-            overrides_of_point = parser.parse_overrides(list(point))
-            lines = zip(point, overrides_of_point, strict=True)
-            choices = tuple(line for line, o in lines if _changes_composition(o))
+            choices: list[str] = []
+            values: list[Override] = []
+            for line, override in zip(point, parser.parse_overrides(point), strict=True):
+                if _changes_composition(override):
+                    choices.append(line)
+                else:
+                    values.append(override)
             try:
-                if choices not in composed:
-                    composed[choices] = compose("config", overrides=list(choices))
-                cfg = copy.deepcopy(composed[choices])
-                for o in overrides_of_point:
-                    if not _changes_composition(o):
-                        OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
+                key = tuple(choices)
+                if key not in composed:
+                    composed[key] = compose("config", overrides=choices)
+                cfg = copy.deepcopy(composed[key])
+                for override in values:
+                    OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
                 to_config(cfg)
             except ConfigError as error:
                 return str(error)

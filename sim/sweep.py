@@ -76,8 +76,14 @@ def planned_jobs(config: DictConfig) -> int | None:
         return None
     params = sweeper.get("params") or {}
     arguments = [*(f"{k}={v}" for k, v in params.items()), *config.hydra.overrides.task]
+    return len(sweep_points(arguments))
+
+
+def sweep_points(arguments: list[str]) -> list[list[str]]:
+    """The overrides of every job the basic sweeper makes of ``arguments`` (``a=1,2 b=x,y``
+    gives four), in its order."""
     parsed = OverridesParser.create().parse_overrides(arguments)
-    return sum(len(batch) for batch in BasicSweeper.split_arguments(parsed, None))
+    return [list(point) for batch in BasicSweeper.split_arguments(parsed, None) for point in batch]
 
 
 def objective(summary: dict[str, Any], key: str, deadline_days: float | None) -> float:
