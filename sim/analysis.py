@@ -8,7 +8,6 @@ depth (``multirun/DATE/TIME/N``), so a whole day of sweeps loads at once.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Sequence
@@ -126,10 +125,8 @@ def by_phase(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFra
 def published_interruptions() -> pd.DataFrame:
     """Llama 3 Table 5 with the failure catalogue's name for each row (``cause``): the catalogue
     ``llama3_h100`` lists the categories in the table's order."""
-    with PUBLISHED_INTERRUPTIONS.open() as f:
-        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    table = pd.read_csv(PUBLISHED_INTERRUPTIONS, comment="#")
     causes = list(load_config("llama_405b").failures.categories)
-    table = pd.DataFrame(rows).astype({"count": int, "printed_percent": float})
     return table.assign(cause=causes)[["cause", "component", "category", "count"]]
 
 
