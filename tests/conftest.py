@@ -70,3 +70,12 @@ def run_command(
         text=True,
         timeout=timeout,
     )
+
+
+def run_sweep(
+    sweep_dir: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m sim -m ARGS`` writing its jobs into ``sweep_dir``."""
+    return run_command(
+        "sim", "-m", *args, f"hydra.sweep.dir={sweep_dir}", cwd=sweep_dir.parent, timeout=timeout
+    )

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command
+from conftest import run_command, run_sweep
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -24,15 +23,11 @@ from sim.sweep import finished_jobs, objective, planned_jobs
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 
 
-def sweep(sweep_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_command("sim", "-m", *args, f"hydra.sweep.dir={sweep_dir}", cwd=sweep_dir.parent)
-
-
 @pytest.fixture(scope="module")
 def interval_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The issue's command, with few replicates: three checkpoint intervals on joblib."""
     sweep_dir = tmp_path_factory.mktemp("interval") / "sweep"
-    proc = sweep(
+    proc = run_sweep(
         sweep_dir,
         "scenario=llama_405b",
         "checkpoint.interval_min=10,30,60",
@@ -85,7 +80,7 @@ def test_an_invalid_point_records_its_error_and_the_others_keep_their_results(
     tmp_path: Path,
 ) -> None:
     sweep_dir = tmp_path / "sweep"
-    proc = sweep(sweep_dir, "checkpoint.interval_min=10,-5,30", *SMALL)
+    proc = run_sweep(sweep_dir, "checkpoint.interval_min=10,-5,30", *SMALL)
     assert proc.returncode == 0, proc.stderr
     error = json.loads((sweep_dir / "1" / "error.json").read_text())
     assert error["key"] == "checkpoint.interval_min"
@@ -109,7 +104,7 @@ def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(
     points: str, message: str, tmp_path: Path
 ) -> None:
     sweep_dir = tmp_path / "sweep"
-    proc = sweep(sweep_dir, *points.split(), *SMALL)
+    proc = run_sweep(sweep_dir, *points.split(), *SMALL)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"error: {message}")
@@ -127,7 +122,7 @@ def test_a_missing_launcher_plugin_names_the_extra(tmp_path: Path) -> None:
 def test_submitit_local_runs_a_tiny_sweep(tmp_path: Path) -> None:
     """Submitit's local executor stands in for SLURM: each point in its own submitted process."""
     sweep_dir = tmp_path / "sweep"
-    proc = sweep(sweep_dir, "hydra/launcher=local", "sim.seed=1,2", *SMALL)
+    proc = run_sweep(sweep_dir, "hydra/launcher=local", "sim.seed=1,2", *SMALL)
     assert proc.returncode == 0, proc.stderr
     frame = load(sweep_dir)
     assert frame["sim.seed"].tolist() == [1, 2]
@@ -138,7 +133,8 @@ def test_submitit_local_runs_a_tiny_sweep(tmp_path: Path) -> None:
 
 def test_optuna_finds_the_cheapest_point_that_meets_the_deadline(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
-    proc = sweep(sweep_dir, "scenario=cheapest_under_deadline", "hydra.sweeper.n_trials=4", *SMALL)
+    optuna = ("scenario=cheapest_under_deadline", "hydra.sweeper.n_trials=4")
+    proc = run_sweep(sweep_dir, *optuna, *SMALL)
     assert proc.returncode == 0, proc.stderr
     frame = load(sweep_dir)
     assert len(frame) == 4

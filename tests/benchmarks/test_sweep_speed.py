@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command
+from conftest import run_sweep
 
 from sim.analysis import load
 
@@ -23,8 +23,7 @@ SWEEP = ("scenario=llama_405b", "checkpoint.interval_min=range(2,42,2)", "sim.re
 
 def timed_sweep(sweep_dir: Path, *launcher: str) -> float:
     started = time.perf_counter()
-    proc = run_command("sim", "-m", *SWEEP, *launcher, f"hydra.sweep.dir={sweep_dir}",
-                       cwd=sweep_dir.parent, timeout=900)  # fmt: skip
+    proc = run_sweep(sweep_dir, *SWEEP, *launcher, timeout=900)
     assert proc.returncode == 0, proc.stderr
     return time.perf_counter() - started
 
