@@ -35,11 +35,16 @@ class HardwareConfig:
     host_memory_gib: float = MISSING  # per server
     server_power_kw: float = MISSING
     price_per_server_hour_usd: float = MISSING
-    # Throughput curve: achieved fraction of peak against the work of one layer on one micro-batch
-    # on one device (GFLOP), interpolated in log(work). Data, with where it came from in the YAML.
-    efficiency_work_gflop: list[float] = field(default_factory=list)
-    efficiency: list[float] = field(default_factory=list)
+    # Step-time constants (sim/throughput.py), each with where it came from in the YAML. A GEMM
+    # of shape (m, n, k) on one device runs at gemm_efficiency / (1 + d/m + d/n + d/k) of the peak,
+    # d = gemm_half_dim: small dimensions fill the matrix units poorly.
+    gemm_efficiency: float = MISSING
+    gemm_half_dim: float = MISSING
+    flash_attention_efficiency: float = MISSING  # fused attention kernels, fraction of the peak
+    memory_efficiency: float = MISSING  # fraction of memory bandwidth memory-bound kernels reach
     comm_efficiency: float = MISSING  # fraction of link bandwidth a collective achieves
+    intra_server_latency_us: float = MISSING  # per step of a ring inside a server
+    network_latency_us: float = MISSING  # per step of a ring across servers
 
 
 @dataclass
@@ -119,11 +124,12 @@ class ParallelismConfig:
     dtype: str = "bf16"  # "bf16" (mixed precision with FP32 master weights) or "fp32"
     fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
     virtual_stages: int = 1  # interleaved 1F1B: model chunks per device; shrinks the bubble
-    # Shares of each communication hidden behind computation (framework properties).
-    tp_overlap: float = 0.0
-    cp_overlap: float = 0.8
-    pp_overlap: float = 0.0
-    dp_overlap: float = 0.9
+    flash_attention: bool = True  # fused attention (FlashAttention); False: scores in memory
+    stage_io_freed: bool = False  # each chunk's received input is freed after forward (Llama 3)
+    # What the framework overlaps with computation; the schedule bounds how much it can hide.
+    tp_overlap: float = 0.0  # share of TP collectives hidden (only where the framework does it)
+    overlap_grad_reduce: bool = True  # DP reduce-scatter behind the last micro-batch's backward
+    overlap_param_gather: bool = True  # DP all-gather behind the first micro-batch's forward
 
 
 @dataclass

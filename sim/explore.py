@@ -11,6 +11,7 @@ The scenario supplies the model, server type, device count, workload and the fra
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,12 +25,13 @@ from sim.cli import launch
 from sim.config import Config
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
-from sim.memory import memory_per_device, stage_layers
+from sim.memory import layer_slots, memory_per_device
 from sim.model import RECOMPUTE_MODES
 from sim.throughput import throughput
 from sim.validation import validate
 
 MICRO_BATCHES = (1, 2, 4)
+ZERO_STAGES = (0, 1, 2, 3)
 SHOWN = 20
 
 
@@ -38,8 +40,9 @@ def _divisors(n: int) -> list[int]:
 
 
 def candidate_plans(config: Config) -> Iterator[Config]:
-    """Every combination of TP (inside a server), CP, PP, DP, micro-batch and recomputation whose
-    degrees multiply to the device count; validity and memory are checked by the caller."""
+    """Every combination of TP (inside a server), CP, PP, DP, micro-batch, recomputation, ZeRO
+    stage and interleaving whose degrees multiply to the device count; validity and memory are
+    checked by the caller."""
     model, hw, base = config.model, config.hardware, config.parallelism
     devices = config.cluster.servers * hw.devices_per_server
     for tp in _divisors(hw.devices_per_server):
@@ -49,15 +52,17 @@ def candidate_plans(config: Config) -> Iterator[Config]:
                 if fewer is None:
                     continue
                 dp = devices // (tp * cp * pp)
-                virtual = _interleaving(model.layers, pp, fewer, base.virtual_stages)
-                for mbs in MICRO_BATCHES:
-                    for recompute in RECOMPUTE_MODES:
-                        plan = dataclasses.replace(
-                            base, tp=tp, cp=cp, pp=pp, dp=dp, micro_batch_size=mbs,
-                            recompute=recompute, fewer_layers_first_last=fewer,
-                            virtual_stages=virtual,
-                        )  # fmt: skip
-                        yield dataclasses.replace(config, parallelism=plan)
+                slots = layer_slots(model.layers, pp, fewer)
+                for virtual, mbs, recompute, zero in itertools.product(
+                    _divisors(slots) if pp > 1 else [1], MICRO_BATCHES, RECOMPUTE_MODES,
+                    ZERO_STAGES,
+                ):  # fmt: skip
+                    plan = dataclasses.replace(
+                        base, tp=tp, cp=cp, pp=pp, dp=dp, micro_batch_size=mbs,
+                        recompute=recompute, fewer_layers_first_last=fewer,
+                        virtual_stages=virtual, zero_stage=zero,
+                    )  # fmt: skip
+                    yield dataclasses.replace(config, parallelism=plan)
 
 
 def _fewer_layers(layers: int, pp: int, allowed: int) -> int | None:
@@ -67,12 +72,6 @@ def _fewer_layers(layers: int, pp: int, allowed: int) -> int | None:
     if pp > 1 and allowed and (layers + 2 * allowed) % pp == 0:
         return allowed
     return None
-
-
-def _interleaving(layers: int, pp: int, fewer: int, wanted: int) -> int:
-    """The largest interleaving up to ``wanted`` that splits every stage into equal chunks."""
-    sizes = set(stage_layers(layers, pp, fewer))
-    return max(v for v in range(1, wanted + 1) if all(n % v == 0 for n in sizes))
 
 
 def explore(config: Config) -> pd.DataFrame:
@@ -93,6 +92,7 @@ def explore(config: Config) -> pd.DataFrame:
                 "micro_batch_size": par.micro_batch_size,
                 "recompute": par.recompute,
                 "virtual_stages": par.virtual_stages,
+                "zero_stage": par.zero_stage,
                 "step_time_s": speed.step_time_s,
                 "tflops_per_device": speed.tflops_per_device,
                 "mfu": speed.mfu,
@@ -121,7 +121,8 @@ def app(cfg: DictConfig) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     plans.to_csv(out_dir / "plans.csv", index=False)
     shown = plans.head(SHOWN)[
-        ["tp", "pp", "dp", "cp", "micro_batch_size", "recompute", "step_time_s",
+        ["tp", "pp", "dp", "cp", "micro_batch_size", "recompute", "virtual_stages", "zero_stage",
+         "step_time_s",
          "tflops_per_device", "mfu", "memory_per_device_gib"]
     ]  # fmt: skip
     print(f"{len(plans)} plans of {what} fit in memory; the {len(shown)} fastest:")

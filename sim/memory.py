@@ -113,9 +113,28 @@ def stage_layers(layers: int, pp: int, fewer_first_last: int = 0) -> list[int]:
     (Llama 3 405B: 126 layers on 16 stages as 7, 8 x 14, 7)."""
     if pp == 1:
         return [layers]
-    per_stage = (layers + 2 * fewer_first_last) // pp
+    per_stage = layer_slots(layers, pp, fewer_first_last)
     middle = [per_stage] * (pp - 2)
     return [per_stage - fewer_first_last, *middle, per_stage - fewer_first_last]
+
+
+def layer_slots(layers: int, pp: int, fewer_first_last: int = 0) -> int:
+    """Layer slots of each pipeline stage. The slots the first and last stages give up hold the
+    embedding and the output layer (Llama 3 paper, Section 3.3.2: "the first model chunk on the
+    first stage has only the embedding"), so interleaving splits slots, not layers."""
+    return (layers + 2 * fewer_first_last) // pp
+
+
+def chunks_in_flight(pp: int, virtual: int, microbatches: int, stage: int) -> int:
+    """Model-chunk micro-batches whose activations stage ``stage`` holds at its peak.
+
+    1F1B (v = 1): p - i micro-batches. Interleaved 1F1B (Megatron-LM's schedule): 2 (p - i - 1) +
+    (v - 1) p warm-up forwards plus the one in flight, which on the first stage is Korthikanti et
+    al.'s factor 1 + (p - 1) / (p v) over p micro-batches of the whole stage.
+    """
+    if virtual == 1:
+        return min(pp - stage, microbatches)
+    return min(2 * (pp - stage - 1) + (virtual - 1) * pp + 1, microbatches * virtual)
 
 
 def microbatches_per_replica(config: Config) -> int:
@@ -138,8 +157,8 @@ def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
 
 
 def memory_per_device(config: Config) -> MemoryBreakdown:
-    """Memory of the fullest stage. Under 1F1B, stage i holds min(pp - i, m) micro-batches of
-    activations for its layers; the last stage also holds the logits of one micro-batch."""
+    """Memory of the fullest stage: each stage holds its layers' activations for the chunks in
+    flight (``chunks_in_flight``); the last stage also holds the logits of one micro-batch."""
     model, par, hw = config.model, config.parallelism, config.hardware
     per_layer = activation_bytes_per_layer(
         model,
@@ -159,8 +178,16 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
         LOGIT_BYTES * config.workload.seq_len / par.cp * par.micro_batch_size * model.vocab_size
     ) / par.tp
     stages = []
+    # Freed stage inputs (Llama 3 paper, Section 3.3.2): a chunk's received input is not kept
+    # through backward; the chunk's first norm keeps what its backward needs.
+    tokens = config.workload.seq_len / par.cp * par.micro_batch_size
+    chunk_input = tokens * model.hidden * precision.activation
+    chunk_input /= par.tp if par.sequence_parallel else 1
     for i, (params, n_layers) in enumerate(zip(stage_parameters(model, par), layers, strict=True)):
-        activations = n_layers * min(par.pp - i, in_flight) * per_layer
+        chunks = chunks_in_flight(par.pp, par.virtual_stages, in_flight, i)
+        activations = chunks * n_layers / par.virtual_stages * per_layer
+        if par.stage_io_freed:
+            activations -= chunks * min(chunk_input, per_layer)
         if i == par.pp - 1:
             activations += logits
         stages.append(

@@ -22,10 +22,18 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"optimizer {s['memory_optimizer_gib']:.1f}, activations {s['memory_activations_gib']:.1f},"
         f" reserve {s['memory_reserve_gib']:.1f})",
         f"  step time          {s['step_time_s']:.2f} s at {s['tflops_per_device']:.0f} TFLOP/s "
-        f"per device (MFU {s['mfu']:.0%}): "
+        f"per device (MFU {s['mfu']:.0%}, {s['virtual_stages']} model chunks per device): "
         + ", ".join(
             f"{part} {s[f'step_{part}_s']:.2f}"
-            for part in ("compute", "tp_comm", "cp_comm", "pp_comm", "dp_comm", "bubble")
+            for part in (
+                "compute",
+                "tp_comm",
+                "cp_comm",
+                "pp_comm",
+                "dp_comm",
+                "bubble",
+                "optimizer",
+            )
             if s[f"step_{part}_s"] > 0
         ),
     ]

@@ -159,6 +159,7 @@ def summarize(
         # The first phase's wait for data per step (the devices' step at the pipeline's pace).
         "step_data_stall_s": speed.step_time_s * (1.0 / plan.phase_plans[0].data_speed - 1.0),
         "compute_efficiency": speed.efficiency,
+        "virtual_stages": config.parallelism.virtual_stages,
         "tokens_per_s": speed.tokens_per_s,
         "tflops_per_device": speed.tflops_per_device,
         "mfu": speed.mfu,

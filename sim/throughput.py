@@ -1,36 +1,31 @@
-"""Step time of a plan: compute at an achieved efficiency, exposed communication, pipeline bubble.
+"""Step time of a plan, from the operators of each layer and the collectives the frameworks run.
 
-One step, as every data-parallel replica runs it in lockstep:
+One step, as every data-parallel replica runs it in lockstep (m micro-batches per replica, v model
+chunks per device, p pipeline stages):
 
-    step = (m + (pp - 1) / v) x t_microbatch + exposed DP communication + data-pipeline stall
+    step = (m + (p - 1) / v) x t_microbatch + exposed DP communication + optimizer step
 
-where m is the number of micro-batches per replica, v the interleaving (virtual stages) and
-t_microbatch the time the fullest pipeline stage spends on one micro-batch: its compute (the
-slower of FLOPs at the curve's efficiency and its memory traffic at the memory bandwidth) plus the
-exposed part of its tensor-parallel, context-parallel and pipeline sends. The (pp - 1) / v extra
-micro-batch slots are the 1F1B bubble, (pp - 1) / (m + pp - 1) of the pipeline time when v = 1.
+(with interleaving and m < p, m + (p - 1) / v becomes p + (p - 1) / v: each round of p chunk hops
+waits for the micro-batch to come back)
+t_microbatch is the slowest pipeline stage's time for one micro-batch forward and backward: its
+layers' operators (sim/operators.py), the exposed part of their tensor- and context-parallel
+collectives, the first stage's embedding and the last stage's logits and loss, and 2v point-to-point
+sends. The (p - 1) / v extra micro-batch slots are the interleaved 1F1B bubble, (p - 1) / (v m) of
+the ideal time. What the schedule can hide is hidden, no more: the DP gradient reduce-scatter behind
+the last micro-batch's backward, the weight all-gather behind the first micro-batch's forward,
+ZeRO-3's per-micro-batch gathers behind that micro-batch's compute, TP only the share the
+framework is configured to hide.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import cache
 
-import numpy as np
-from scipy.interpolate import PchipInterpolator
-
-from sim.config import Config, HardwareConfig
-from sim.memory import (
-    PRECISIONS,
-    activation_bytes_per_layer,
-    microbatches_per_replica,
-    stage_layers,
-    stage_parameters,
-)
-from sim.model import kv_dim, layer_parameters, model_flops_per_token, training_flops_per_token
-
-FP32_PEAK_SHARE = 0.5  # ASSUMPTION: FP32 training runs on TF32-class units at half the BF16 rate
+from sim.collectives import link
+from sim.config import Config
+from sim.memory import PRECISIONS, microbatches_per_replica, stage_layers, stage_parameters
+from sim.model import kv_dim, model_flops_per_token, training_flops_per_token
+from sim.operators import device, embedding_time, layer_time, logits_time, optimizer_time
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,9 @@ class Throughput:
     pp_comm_s: float
     dp_comm_s: float
     bubble_s: float
+    optimizer_s: float
     data_stall_s: float
-    efficiency: float  # achieved fraction of peak in the matmuls and attention
+    efficiency: float  # executed FLOPs over peak x compute time on the slowest stage
     tokens_per_step: int
     tokens_per_s: float
     tflops_per_device: float  # model FLOP/s per device, the figure papers report
@@ -61,116 +57,135 @@ class Throughput:
             "pp_comm_s": self.pp_comm_s,
             "dp_comm_s": self.dp_comm_s,
             "bubble_s": self.bubble_s,
+            "optimizer_s": self.optimizer_s,
             "data_stall_s": self.data_stall_s,
         }
 
 
-@cache
-def _curve(work_gflop: tuple[float, ...], efficiency: tuple[float, ...]) -> PchipInterpolator:
-    return PchipInterpolator(np.log10(work_gflop), efficiency, extrapolate=False)
+@dataclass(frozen=True)
+class _Stage:
+    """One micro-batch forward and backward on one pipeline stage, by part."""
 
+    compute_s: float
+    tp_s: float
+    cp_s: float
+    pp_s: float
+    zero3_s: float  # exposed ZeRO-3 gathers and reduce-scatters
+    forward_s: float  # compute of the forward pass alone (a window to hide DP behind)
+    backward_s: float
 
-def compute_efficiency(hw: HardwareConfig, work_gflop: float) -> float:
-    """The throughput curve: monotone interpolation in log(work), flat beyond its end points."""
-    points = hw.efficiency_work_gflop
-    clamped = min(max(work_gflop, points[0]), points[-1])
-    return float(_curve(tuple(points), tuple(hw.efficiency))(math.log10(clamped)))
-
-
-def _link_gbyte_per_s(config: Config, ranks_inside: int) -> float:
-    """Bandwidth per device of a group whose inner ranks span ``ranks_inside`` devices: the
-    intra-server link (one direction) if that fits in a server, else the device's network share."""
-    hw = config.hardware
-    if ranks_inside <= hw.devices_per_server:
-        per_device = hw.intra_server_gbyte_per_s / 2.0
-    else:
-        per_device = hw.network_gbit_per_s / 8.0 / hw.devices_per_server
-    return per_device * hw.comm_efficiency
+    @property
+    def total_s(self) -> float:
+        return self.compute_s + self.tp_s + self.cp_s + self.pp_s + self.zero3_s
 
 
 def throughput(config: Config) -> Throughput:
     model, par, hw, work = config.model, config.parallelism, config.hardware, config.workload
-    precision = PRECISIONS[par.dtype]
-    value_bytes = precision.activation
-    peak = hw.peak_tflops_bf16 * 1e12 * (FP32_PEAK_SHARE if par.dtype == "fp32" else 1.0)
-    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
-    stage_max = max(layers)
-    m = microbatches_per_replica(config)
-    tokens_mb = par.micro_batch_size * work.seq_len  # one micro-batch, all its devices together
-    local_tokens = tokens_mb / par.cp
-    hw_flops_token = training_flops_per_token(model, work.seq_len, par.recompute)
-    attention_recompute = par.recompute == "full"
+    dev = device(config)
+    value = PRECISIONS[par.dtype].activation
+    grad = PRECISIONS[par.dtype].gradients
+    tokens_mb = par.micro_batch_size * work.seq_len / par.cp  # one micro-batch on one device
+    layer = layer_time(config, dev)
 
-    # Compute of one layer on one micro-batch on one device: FLOPs at the curve's efficiency, or
-    # its memory traffic (weights read in forward and twice in backward, activations written and
-    # read back) at the memory bandwidth, whichever is slower.
-    layer_flops = hw_flops_token * tokens_mb / (model.layers * par.tp * par.cp)
-    efficiency = compute_efficiency(hw, layer_flops / 1e9)
-    layer_params = layer_parameters(model) / par.tp
-    activation = activation_bytes_per_layer(
-        model, seq_len=work.seq_len, micro_batch=par.micro_batch_size, tp=par.tp, cp=par.cp,
-        sequence_parallel=par.sequence_parallel, recompute=par.recompute, dtype=par.dtype,
-    )  # fmt: skip
-    layer_bytes = 3.0 * layer_params * precision.weights + 2.0 * activation
-    layer_compute_s = max(
-        layer_flops / (peak * efficiency), layer_bytes / (hw.memory_bandwidth_tbyte_per_s * 1e12)
-    )
-
-    # Tensor parallelism: 2 all-reduces (or all-gather + reduce-scatter with sequence parallelism,
-    # the same volume) forward and 2 backward per layer, 2 more when the forward is recomputed.
-    tp_s = 0.0
-    if par.tp > 1:
-        collectives = 6.0 if attention_recompute else 4.0
-        volume = 2.0 * (par.tp - 1) / par.tp * local_tokens * model.hidden * value_bytes
-        tp_s = collectives * volume / (_link_gbyte_per_s(config, par.tp) * 1e9)
+    # Tensor parallelism on the full activation of the micro-batch's tokens. Without sequence
+    # parallelism: an all-reduce after each row-parallel GEMM forward and before each
+    # column-parallel GEMM backward (2 + 2). With it: all-gather and reduce-scatter instead (4
+    # forward), and backward re-gathers the inputs of the column-parallel GEMMs (6).
+    tp_link = link(hw, par.tp)
+    message = tokens_mb * model.hidden * value
+    if par.sequence_parallel:
+        one = tp_link.reduce_scatter_s(par.tp, message)
+        tp_fwd, tp_bwd = 4.0 * one, 6.0 * one
+    else:
+        one = tp_link.all_reduce_s(par.tp, message)
+        tp_fwd, tp_bwd = 2.0 * one, 2.0 * one
+    tp_layer = (tp_fwd * (2 if par.recompute == "full" else 1) + tp_bwd) * (1.0 - par.tp_overlap)
     # Context parallelism, all-gather based (Llama 3 paper, Section 3.3.2): gather the keys and
-    # values of the whole sequence forward, reduce-scatter their gradients backward.
-    cp_s = 0.0
-    if par.cp > 1:
-        kv_bytes = 2.0 * work.seq_len * par.micro_batch_size * kv_dim(model) * value_bytes
-        volume = 2.0 * (par.cp - 1) / par.cp * kv_bytes
-        cp_s = volume / (_link_gbyte_per_s(config, par.tp * par.cp) * 1e9)
-    # Pipeline: send activations forward and their gradients back, once per micro-batch.
-    pp_s = 0.0
+    # values of the whole sequence forward, reduce-scatter their gradients backward; exposed.
+    cp_link = link(hw, par.tp * par.cp)
+    kv_bytes = 2.0 * par.micro_batch_size * work.seq_len * kv_dim(model) / par.tp * value
+    gathers = 3 if par.recompute == "full" else 2
+    cp_layer = gathers * cp_link.reduce_scatter_s(par.cp, kv_bytes)
+    # Pipeline: each of the v chunks sends its output forward and its input gradient back.
+    pp_mb = 0.0
     if par.pp > 1:
-        message = local_tokens * model.hidden * value_bytes / par.tp
-        pp_s = 2.0 * message / (_link_gbyte_per_s(config, par.tp * par.cp * par.dp * par.pp) * 1e9)
+        pp_link = link(hw, 2 * par.tp * par.cp * par.dp)
+        pp_mb = 2 * par.virtual_stages * pp_link.send_s(tokens_mb * model.hidden / par.tp * value)
 
-    per_layer_s = layer_compute_s + tp_s * (1 - par.tp_overlap) + cp_s * (1 - par.cp_overlap)
-    microbatch_s = stage_max * per_layer_s + pp_s * (1 - par.pp_overlap)
-    virtual = par.virtual_stages
-    bubble_s = (par.pp - 1) / virtual * microbatch_s
+    # Data parallelism over the DP x CP ranks that hold the same parameters.
+    dp_group = par.dp * par.cp
+    dp_link = link(hw, par.tp * par.cp * par.dp)
+    params = max(stage_parameters(model, par))
+    shard_bytes = params * grad
+    zero3_mb = 0.0
+    if par.zero_stage >= 3:  # gather weights forward and backward, reduce-scatter gradients
+        zero3_mb = 3.0 * dp_link.reduce_scatter_s(dp_group, shard_bytes)
 
-    # Data parallelism: reduce-scatter gradients and all-gather weights over the DP x CP ranks
-    # holding the same shard; ZeRO-3 gathers weights once more for backward.
+    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    stages = []
+    for i, n in enumerate(layers):
+        extra = (embedding_time(config, dev) if i == 0 else 0.0) + (
+            logits_time(config, dev) if i == len(layers) - 1 else 0.0
+        )
+        compute = n * layer.total_s + extra
+        hidden = compute if par.overlap_param_gather else 0.0  # FSDP prefetches the next layer
+        stages.append(
+            _Stage(
+                compute_s=compute,
+                tp_s=n * tp_layer,
+                cp_s=n * cp_layer,
+                pp_s=pp_mb,
+                zero3_s=max(0.0, zero3_mb - hidden),
+                forward_s=n * layer.forward_s,
+                backward_s=n * (layer.backward_s + layer.recompute_s),
+            )
+        )
+    slowest = max(stages, key=lambda s: s.total_s)
+    m = microbatches_per_replica(config)
+    # Interleaved, a micro-batch comes back to a device after p chunk hops: with fewer than p
+    # micro-batches in flight the device idles for the rest of each round.
+    rounds = max(m, par.pp) if par.virtual_stages > 1 else m
+    bubble_s = (rounds - m + (par.pp - 1) / par.virtual_stages) * slowest.total_s
+
     dp_s = 0.0
-    group = par.dp * par.cp
-    if group > 1:
-        params = max(stage_parameters(model, par))
-        passes = 3.0 if par.zero_stage >= 3 else 2.0
-        volume = passes * (group - 1) / group * params * precision.gradients
-        link = _link_gbyte_per_s(config, par.tp * par.cp * par.dp)
-        dp_s = volume / (link * 1e9) * (1 - par.dp_overlap)
+    if par.zero_stage == 0:
+        reduce = dp_link.all_reduce_s(dp_group, shard_bytes)
+        dp_s = _exposed(reduce, slowest.backward_s, par.overlap_grad_reduce)
+    elif par.zero_stage in (1, 2):
+        rs = dp_link.reduce_scatter_s(dp_group, shard_bytes)  # the gradients
+        dp_s = _exposed(rs, slowest.backward_s, par.overlap_grad_reduce) + _exposed(
+            rs,
+            slowest.forward_s,
+            par.overlap_param_gather,  # the updated weights: same volume
+        )
+    local = params / (dp_group if par.zero_stage >= 1 else 1)
+    optimizer_s = optimizer_time(local, config, dev)
 
-    step_s = m * microbatch_s + bubble_s + dp_s
+    step_s = m * slowest.total_s + bubble_s + dp_s + optimizer_s
     devices = par.tp * par.pp * par.dp * par.cp
     tokens_per_step = work.global_batch_size * work.seq_len
     model_flops = model_flops_per_token(model, work.seq_len)
     tflops = model_flops * tokens_per_step / step_s / devices / 1e12
     return Throughput(
         step_time_s=step_s,
-        compute_s=m * stage_max * layer_compute_s,
-        tp_comm_s=m * stage_max * tp_s * (1 - par.tp_overlap),
-        cp_comm_s=m * stage_max * cp_s * (1 - par.cp_overlap),
-        pp_comm_s=m * pp_s * (1 - par.pp_overlap),
-        dp_comm_s=dp_s,
+        compute_s=m * slowest.compute_s,
+        tp_comm_s=m * slowest.tp_s,
+        cp_comm_s=m * slowest.cp_s,
+        pp_comm_s=m * slowest.pp_s,
+        dp_comm_s=dp_s + m * slowest.zero3_s,
         bubble_s=bubble_s,
+        optimizer_s=optimizer_s,
         data_stall_s=0.0,
-        efficiency=efficiency,
+        efficiency=layer.flops / (layer.total_s * dev.peak_flops),
         tokens_per_step=tokens_per_step,
         tokens_per_s=tokens_per_step / step_s,
         tflops_per_device=tflops,
         mfu=tflops / hw.peak_tflops_bf16,
         model_flops_per_token=model_flops,
-        hardware_flops_per_token=hw_flops_token,
+        hardware_flops_per_token=training_flops_per_token(model, work.seq_len, par.recompute),
     )
+
+
+def _exposed(comm_s: float, window_s: float, overlapped: bool) -> float:
+    """What a collective adds to the step when it can run behind ``window_s`` of computation."""
+    return max(0.0, comm_s - window_s) if overlapped else comm_s

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 
 from sim.checkpointing import POLICIES
@@ -10,7 +9,7 @@ from sim.config import Config
 from sim.distributions import DISTRIBUTIONS
 from sim.errors import ConfigError
 from sim.failures import SCOPES
-from sim.memory import PRECISIONS, memory_per_device
+from sim.memory import PRECISIONS, layer_slots, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 from sim.workload import UNITS, phases, premiums
 
@@ -159,6 +158,7 @@ def _validate_layout(config: Config) -> None:
         raise ConfigError(
             "parallelism.cp", par.cp, f"must divide workload.seq_len={config.workload.seq_len}"
         )
+    _validate_interleaving(config)
 
 
 def _validate_batch(config: Config) -> None:
@@ -200,29 +200,37 @@ def _validate_memory(config: Config) -> None:
 
 
 def _validate_throughput_inputs(config: Config) -> None:
-    """The throughput curve must be usable data; overlaps and the interleaving must make sense."""
+    """The step-time constants must be usable; the overlap must be a share."""
     hw, par = config.hardware, config.parallelism
-    work, eff = hw.efficiency_work_gflop, hw.efficiency
-    if len(work) < 2 or len(work) != len(eff):
+    for key in ("gemm_efficiency", "flash_attention_efficiency", "memory_efficiency",
+                "comm_efficiency"):  # fmt: skip
+        value = getattr(hw, key)
+        if not 0 < value <= 1:
+            raise ConfigError(f"hardware.{key}", value, "must lie in (0, 1]")
+    _positive("hardware.gemm_half_dim", hw.gemm_half_dim)
+    _non_negative("hardware.intra_server_latency_us", hw.intra_server_latency_us)
+    _non_negative("hardware.network_latency_us", hw.network_latency_us)
+    if not 0 <= par.tp_overlap <= 1:
+        raise ConfigError("parallelism.tp_overlap", par.tp_overlap, "must lie in [0, 1]")
+
+
+def _validate_interleaving(config: Config) -> None:
+    """Interleaving splits every stage's layer slots into equal model chunks."""
+    par, model = config.parallelism, config.model
+    v = par.virtual_stages
+    slots = layer_slots(model.layers, par.pp, par.fewer_layers_first_last)
+    if par.pp == 1 and v != 1:
         raise ConfigError(
-            "hardware.efficiency",
-            eff,
-            f"needs at least two points, one per hardware.efficiency_work_gflop ({len(work)})",
+            "parallelism.virtual_stages", v, "interleaving needs parallelism.pp > 1; valid: 1"
         )
-    if any(w <= 0 for w in work) or any(b <= a for a, b in itertools.pairwise(work)):
+    valid = [d for d in range(1, slots + 1) if slots % d == 0]
+    if v not in valid:
         raise ConfigError(
-            "hardware.efficiency_work_gflop", work, "must be positive and strictly increasing"
+            "parallelism.virtual_stages",
+            v,
+            f"must divide the {slots} layer slots of each of the parallelism.pp={par.pp} "
+            f"pipeline stages into equal chunks; valid: {', '.join(map(str, valid))}",
         )
-    if any(not 0 < e <= 1 for e in eff):
-        raise ConfigError("hardware.efficiency", eff, "each point must lie in (0, 1]")
-    if not 0 < hw.comm_efficiency <= 1:
-        raise ConfigError("hardware.comm_efficiency", hw.comm_efficiency, "must lie in (0, 1]")
-    for key in ("tp_overlap", "cp_overlap", "pp_overlap", "dp_overlap"):
-        value = getattr(par, key)
-        if not 0 <= value <= 1:
-            raise ConfigError(f"parallelism.{key}", value, "must lie in [0, 1]")
-    if par.virtual_stages < 1:
-        raise ConfigError("parallelism.virtual_stages", par.virtual_stages, "must be at least 1")
 
 
 def _fraction(key: str, value: float, *, upper_open: bool = False) -> None:
@@ -290,11 +298,13 @@ def _validate_workload(config: Config) -> None:
     _positive("workload.tokens_per_character", w.tokens_per_character)
     _positive("workload.tokens_per_core_s", w.tokens_per_core_s)
     _non_negative("workload.switch_restart_s", w.switch_restart_s)
-    if w.loader_cores_per_server is not None and not 0 < w.loader_cores_per_server <= hw.cpu_cores:
+    # On a CPU server the loaders take their cores from the compute: leave it at least one.
+    most = hw.cpu_cores - 1 if hw.kind == "cpu" else hw.cpu_cores
+    if w.loader_cores_per_server is not None and not 0 < w.loader_cores_per_server <= most:
         raise ConfigError(
             "workload.loader_cores_per_server",
             w.loader_cores_per_server,
-            f"must lie in [1, hardware.cpu_cores={hw.cpu_cores}]",
+            f"must lie in [1, {most}] on {hw.device} (hardware.cpu_cores={hw.cpu_cores})",
         )
     languages = list(premiums()[w.tokenizer])
     for key, corpus in w.corpus.items():

@@ -122,9 +122,10 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
             "parallelism.pp=32 parallelism.dp=64 parallelism.fewer_layers_first_last=0",
             "parallelism.pp=32: must divide model.layers=126",
         ),
-        ("parallelism.tp=1 parallelism.pp=1 parallelism.dp=16384", "does not fit in memory: needs "
-         "weights 756.0 + gradients 0.0 + optimizer 0.3 + activations 504.0 + reserve 4.0 = "
-         "1264.3 GiB on pipeline stage 0, but H100 SXM 80GB has 80 GiB; try: raise "
+        ("parallelism.tp=1 parallelism.pp=1 parallelism.dp=16384 parallelism.virtual_stages=1",
+         "does not fit in memory: needs "
+         "weights 756.0 + gradients 0.0 + optimizer 0.3 + activations 503.7 + reserve 4.0 = "
+         "1264.0 GiB on pipeline stage 0, but H100 SXM 80GB has 80 GiB; try: raise "
          "parallelism.tp (up to 8); raise parallelism.pp; set parallelism.recompute=full"),
     ],
 )  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_command
 
 import sim
-from sim.explore import explore
+from sim.explore import candidate_plans, explore
 from sim.validation import validate
 
 
@@ -19,10 +19,16 @@ def plans() -> pd.DataFrame:
     return explore(sim.load_config("llama_405b"))
 
 
-def test_finds_a_plan_within_5_percent_of_the_best_table_4_throughput(plans: pd.DataFrame) -> None:
-    # Llama 3 paper, Table 4: the best row reached 430 TFLOP/s per GPU.
-    assert plans["tflops_per_device"].iloc[0] >= 0.95 * 430
+def test_best_plan_within_10_percent_of_the_best_table_4_throughput(plans: pd.DataFrame) -> None:
+    # Llama 3 paper, Table 4: the best row reached 430 TFLOP/s per GPU. Tolerance 10% (issue 12):
+    # a plan much faster than Meta's best would mean the model misses a cost Meta paid.
+    assert plans["tflops_per_device"].iloc[0] == pytest.approx(430, rel=0.10)
     assert plans["step_time_s"].is_monotonic_increasing
+
+
+def test_varies_zero_stage_and_interleaving(plans: pd.DataFrame) -> None:
+    assert set(plans["zero_stage"]) == {0, 1, 2, 3}
+    assert {1, 2, 4, 8} <= set(plans["virtual_stages"])
 
 
 def test_lists_nothing_that_does_not_fit(plans: pd.DataFrame) -> None:
@@ -32,7 +38,7 @@ def test_lists_nothing_that_does_not_fit(plans: pd.DataFrame) -> None:
         par = dataclasses.replace(
             base.parallelism, tp=row.tp, pp=row.pp, dp=row.dp, cp=row.cp,
             micro_batch_size=row.micro_batch_size, recompute=row.recompute,
-            virtual_stages=row.virtual_stages,
+            virtual_stages=row.virtual_stages, zero_stage=row.zero_stage,
             fewer_layers_first_last=0 if base.model.layers % row.pp == 0 else 1,
         )  # fmt: skip
         validate(dataclasses.replace(base, parallelism=par))  # raises if it does not fit
@@ -41,7 +47,8 @@ def test_lists_nothing_that_does_not_fit(plans: pd.DataFrame) -> None:
 def test_includes_metas_plan(plans: pd.DataFrame) -> None:
     meta = plans.query("tp == 8 and pp == 16 and dp == 128 and cp == 1 and micro_batch_size == 1")
     assert "selective" in set(meta["recompute"])
-    assert len(plans) < 3 * 6 * 16 * 4 * 3  # memory and batch rule many candidates out
+    candidates = sum(1 for _ in candidate_plans(sim.load_config("llama_405b")))
+    assert len(plans) < candidates / 2  # memory and batch rule many candidates out
 
 
 def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:

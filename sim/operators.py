@@ -1,0 +1,161 @@
+"""What one device spends on one transformer layer for one micro-batch, operator by operator.
+
+- **GEMMs** (QKV, attention output, MLP) at their per-device shapes under tensor, sequence and
+  context parallelism, each at ``gemm_efficiency / (1 + d/m + d/n + d/k)`` of the peak
+  (``d = gemm_half_dim``), or at the memory bandwidth if reading and writing the operands is slower.
+  Backward does twice the forward FLOPs (input and weight gradients, the same shapes permuted).
+- **Attention core**: FlashAttention-style (causal blocks skipped, nothing of size s^2 in memory,
+  backward 2.5x the forward FLOPs because it recomputes QK^T) at ``flash_attention_efficiency``;
+  or, without it, two batched GEMMs over the whole s x s score matrix plus the softmax and dropout
+  passes over the scores in memory (Megatron-LM before FlashAttention).
+- **Memory-bound operators** at ``memory_efficiency`` of the memory bandwidth: norms, residual
+  adds (with dropout where the model has it), rotary embeddings, the MLP activation; backward
+  moves twice the bytes of forward (the gradient in, the saved input, the gradient out).
+
+The layer's time is the sum of its operators: kernels run one after another on the device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.config import Config
+from sim.memory import PRECISIONS
+from sim.model import head_dim, kv_dim
+
+FP32_PEAK_SHARE = 0.5  # ASSUMPTION: FP32 training runs on TF32-class units at half the BF16 rate
+LOSS_PASSES = 4  # FP32 logits: softmax reads and writes them, backward reads and writes again
+
+
+@dataclass(frozen=True)
+class Device:
+    """The speeds one device reaches: what every operator's time is computed from."""
+
+    peak_flops: float
+    gemm_efficiency: float
+    gemm_half_dim: float
+    flash_efficiency: float
+    memory_bytes_per_s: float  # achieved by memory-bound kernels
+
+    def gemm_efficiency_at(self, m: float, n: float, k: float) -> float:
+        d = self.gemm_half_dim
+        return self.gemm_efficiency / (1.0 + d / m + d / n + d / k)
+
+    def gemm_s(self, m: float, n: float, k: float, value_bytes: float, batch: float = 1.0) -> float:
+        """``batch`` GEMMs of (m x k) by (k x n): compute-bound or memory-bound, the slower."""
+        flops = 2.0 * m * n * k * batch
+        compute = flops / (self.peak_flops * self.gemm_efficiency_at(m, n, k))
+        traffic = (m * k + k * n + m * n) * value_bytes * batch / self.memory_bytes_per_s
+        return max(compute, traffic)
+
+    def memory_s(self, bytes_moved: float) -> float:
+        return bytes_moved / self.memory_bytes_per_s
+
+
+def device(config: Config) -> Device:
+    """The device of the plan: BF16 peak (half of it in FP32); on a CPU server, the sockets' peak
+    less the cores the data loaders take."""
+    hw, par = config.hardware, config.parallelism
+    peak = hw.peak_tflops_bf16 * 1e12 * (FP32_PEAK_SHARE if par.dtype == "fp32" else 1.0)
+    loaders = config.workload.loader_cores_per_server
+    if hw.kind == "cpu" and loaders:
+        peak *= 1.0 - loaders / hw.cpu_cores
+    return Device(
+        peak_flops=peak,
+        gemm_efficiency=hw.gemm_efficiency,
+        gemm_half_dim=hw.gemm_half_dim,
+        flash_efficiency=hw.flash_attention_efficiency,
+        memory_bytes_per_s=hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
+    )
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    """Seconds one device spends on one layer for one micro-batch, by pass."""
+
+    forward_s: float
+    backward_s: float
+    recompute_s: float  # forward work repeated in backward
+    flops: float  # executed, all passes
+
+    @property
+    def total_s(self) -> float:
+        return self.forward_s + self.backward_s + self.recompute_s
+
+
+def layer_time(config: Config, dev: Device) -> LayerTime:
+    model, par, work = config.model, config.parallelism, config.workload
+    value = PRECISIONS[par.dtype].activation
+    t, h, f = par.tp, model.hidden, model.ffn_hidden
+    seq_q = work.seq_len / par.cp  # this device's queries of each sequence
+    tokens = par.micro_batch_size * seq_q
+    kv = kv_dim(model)
+    up = (2 if model.mlp == "swiglu" else 1) * f
+    shapes = [(h + 2 * kv) / t, h], [h, h / t], [up / t, h], [h, f / t]  # (n, k) per GEMM
+    gemm_fwd = sum(dev.gemm_s(tokens, n, k, value) for n, k in shapes)
+    gemm_flops = sum(2.0 * tokens * n * k for n, k in shapes)
+
+    # Attention core: QK^T and AV for this device's heads, its queries against all keys.
+    heads, d = model.heads / t, head_dim(model)
+    pairs = par.micro_batch_size * heads * seq_q * work.seq_len  # query-key pairs, no mask
+    if par.flash_attention:
+        attention_flops = 4.0 * d * pairs / 2.0  # causal: half the blocks are skipped
+        attn_fwd = attention_flops / (dev.peak_flops * dev.flash_efficiency)
+        attn_bwd, attn_recompute, scores_fwd = 2.5 * attn_fwd, 0.0, 0.0
+        attention_flops *= 3.5
+    else:
+        batch = par.micro_batch_size * heads
+        attn_fwd = dev.gemm_s(seq_q, work.seq_len, d, value, batch) + dev.gemm_s(
+            seq_q, d, work.seq_len, value, batch
+        )
+        attn_bwd = 2.0 * attn_fwd
+        # softmax reads and writes the scores; dropout reads them, writes them and a 1-byte mask
+        per_score = 2.0 * value + ((2.0 * value + 1.0) if model.dropout else 0.0)
+        scores_fwd = dev.memory_s(pairs * per_score)
+        recomputes_scores = par.recompute == "selective"
+        attn_recompute = (attn_fwd / 2.0 + scores_fwd) if recomputes_scores else 0.0
+        attention_flops = 4.0 * d * pairs * (3.0 + (0.5 if recomputes_scores else 0.0))
+
+    # Memory-bound operators: two norms and two residual adds on the (sequence-parallel) residual
+    # stream, rotary embeddings on Q and K, the MLP activation.
+    residual = h / t if par.sequence_parallel else h
+    stream = 10.0 * tokens * residual * value
+    masks = 2.0 * tokens * residual if model.dropout else 0.0
+    rotary = 2.0 * tokens * (h + kv) / t * value if model.position_embeddings == 0 else 0.0
+    activation = (3.0 if model.mlp == "swiglu" else 2.0) * tokens * f / t * value
+    memory_fwd = dev.memory_s(stream + masks + rotary + activation)
+
+    forward = gemm_fwd + attn_fwd + scores_fwd + memory_fwd
+    backward = 2.0 * gemm_fwd + attn_bwd + 2.0 * scores_fwd + 2.0 * memory_fwd
+    recompute = forward if par.recompute == "full" else attn_recompute
+    flops = gemm_flops * (4.0 if par.recompute == "full" else 3.0) + attention_flops
+    return LayerTime(forward, backward, recompute, flops)
+
+
+def logits_time(config: Config, dev: Device) -> float:
+    """The last stage's extra work per micro-batch: final norm, output projection (vocabulary
+    split over TP) and the cross-entropy loss over FP32 logits, forward and backward."""
+    model, par, work = config.model, config.parallelism, config.workload
+    value = PRECISIONS[par.dtype].activation
+    tokens = par.micro_batch_size * work.seq_len / par.cp
+    vocab = model.vocab_size / par.tp
+    projection = 3.0 * dev.gemm_s(tokens, vocab, model.hidden, value)
+    loss = dev.memory_s(LOSS_PASSES * tokens * vocab * 4.0)
+    norm = dev.memory_s(3.0 * 2.0 * tokens * model.hidden / par.tp * value)
+    return projection + loss + norm
+
+
+def embedding_time(config: Config, dev: Device) -> float:
+    """The first stage's lookup: write the embeddings forward, scatter-add gradients backward."""
+    par, work = config.parallelism, config.workload
+    tokens = par.micro_batch_size * work.seq_len / par.cp
+    value = PRECISIONS[par.dtype].activation
+    return dev.memory_s(3.0 * tokens * config.model.hidden * value)
+
+
+def optimizer_time(local_parameters: float, config: Config, dev: Device) -> float:
+    """Adam over this device's parameters: read and write the optimizer state (FP32 master weights
+    and moments), read the gradients, write the training weights."""
+    p = PRECISIONS[config.parallelism.dtype]
+    bytes_per_parameter = 2.0 * p.optimizer + p.gradients + p.weights
+    return dev.memory_s(local_parameters * bytes_per_parameter)
