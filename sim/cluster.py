@@ -98,20 +98,27 @@ class SparePool:
         return self._store.get()
 
     def send_to_repair(self, servers: list[int], cause: str) -> None:
-        self._env.process(self._repair(servers, cause))
-
-    def _repair(self, servers: list[int], cause: str) -> Generator[simpy.Event, Any, None]:
-        queued = self._env.now
-        if self._benches is None:
-            yield self._env.timeout(self._repair_time())
+        if self._benches is None:  # one timeout, no process: repairs are a large share of events
+            queued = self._env.now
+            done = self._env.timeout(self._repair_time())
+            done.callbacks.append(lambda _: self._return(servers, cause, queued))
         else:
-            with self._benches.request() as bench:
-                yield bench
-                yield self._env.timeout(self._repair_time())
+            self._env.process(self._repair_on_bench(servers, cause))
+
+    def _repair_on_bench(self, servers: list[int], cause: str) -> Generator[simpy.Event, Any, None]:
+        queued = self._env.now
+        assert self._benches is not None
+        with self._benches.request() as bench:
+            yield bench
+            yield self._env.timeout(self._repair_time())
+        self._return(servers, cause, queued)
+
+    def _return(self, servers: list[int], cause: str, queued: float) -> None:
+        """Repaired servers rejoin the pool, but for those past ``retire_after`` failures."""
         for server in servers:
             if self._retire_after and self._fleet.failures[server] >= self._retire_after:
                 self.retired += 1
                 self._log.record(self._env.now, "retire", cause, server, 0.0)
                 continue
             self._log.record(queued, "repair", cause, server, self._env.now - queued)
-            yield self._store.put(server)
+            self._store.put(server)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import simpy
 
 from sim.accounting import Bucket, Ledger
-from sim.checkpointing import Checkpoint, Costs, make_policy
+from sim.checkpointing import Checkpoint, Costs, Periodic, make_policy
 from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
@@ -31,6 +31,7 @@ SPEED = object()
 PLANNED = Planned()
 MEMORY, STORAGE = "memory", "storage"
 PRUNE_AT = 32  # restore points kept before the unneeded ones are dropped (pruning is O(n))
+MIN_CYCLES = 2  # periodic checkpoint cycles worth one timeout instead of one each
 
 
 class RestorePoint(NamedTuple):
@@ -70,6 +71,7 @@ class TrainingJob:
         self._training = False
         self._recovering = False
         self._planned_pending = False
+        self._planned_queued = 0  # stops that came during another stop's maintenance
         self._detection_s = plan.detection_s
         self._slow: Counter[float] = Counter()  # speeds of the servers running slow now
         self._elastic_speed = 1.0
@@ -115,7 +117,11 @@ class TrainingJob:
 
     def planned_stop(self) -> None:
         self.planned += 1
-        if self.process.is_alive and not self._recovering and not self._planned_pending:
+        if not self.process.is_alive or self._recovering:
+            return  # a recovery under way takes the maintenance with it
+        if self._planned_pending:
+            self._planned_queued += 1
+        else:
             self.process.interrupt(PLANNED)
 
     def slow_down(self, slot: int, speed: float, duration_s: float) -> None:
@@ -140,9 +146,16 @@ class TrainingJob:
                     self._recovering = False
                 elif self._planned_pending:
                     yield from self._maintenance()
-                    self._planned_pending = False
+                    if self._planned_queued:
+                        self._planned_queued -= 1
+                    else:
+                        self._planned_pending = False
                 else:
-                    yield from self._train_segment()
+                    cycles = self._cycles_ahead()
+                    if cycles >= MIN_CYCLES:
+                        yield from self._train_cycles(cycles)
+                    else:
+                        yield from self._train_segment()
             except simpy.Interrupt as interrupt:
                 cause = interrupt.cause
                 if cause is STOP:
@@ -153,13 +166,108 @@ class TrainingJob:
                     self._planned_pending = True
         self.log.record(self.env.now, "training_done", "", -1, 0.0)
 
-    def _train_segment(self) -> Steps:
+    def _cycles_ahead(self) -> int:
+        """Whole checkpoint cycles of a periodic policy that can run as one timeout: the same
+        interval, the phase already being served, no elastic state to revisit at checkpoints,
+        and one cycle left to the ordinary path before the work or the phase ends."""
+        if type(self.policy) is not Periodic or self.missing or self._elastic_speed != 1.0:
+            return 0
+        interval = self.plan.interval_s
+        position = self.plan.work_s - self.remaining_s
+        phase = bisect.bisect_right(self._phase_ends, position)
+        if self._phase is None:  # a fresh start: the data pipeline starts on this phase
+            self._phase = phase
+        if phase != self._phase:
+            return 0
+        room = min(self.remaining_s, self._phase_ends[phase] - position)
+        return max(0, math.floor(room / interval) - 1)
+
+    def _train_cycles(self, cycles: int) -> Steps:
+        """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) in one
+        timeout. What an interruption finds is computed: the whole cycles done, then the part of
+        the current one, which the ordinary path resumes after a slowdown or a planned stop."""
+        interval, write_s = self.plan.interval_s, self.plan.checkpoint_write_s
+        straggler, data = self._straggler_speed, self._data_speed[self._phase or 0]
+        speed = straggler * data
+        train_wall = interval / speed
+        cycle_wall = train_wall + write_s
+        start = self.env.now
+        self._training = True
+        try:
+            yield self.env.timeout(cycles * cycle_wall)
+        except simpy.Interrupt as interrupt:
+            elapsed = self.env.now - start
+            done = min(cycles, math.floor(elapsed / cycle_wall))
+            self._cycles_done(start, done, train_wall, write_s, straggler, data)
+            into = elapsed - done * cycle_wall
+            trained = min(into, train_wall)
+            if trained > 0.0:
+                self._book_training(trained, straggler, 1.0, data, self._phase or 0)
+            stalled = self._book_stall(start + done * cycle_wall + train_wall, into - trained)
+            if interrupt.cause is not PLANNED and interrupt.cause is not SPEED:
+                raise
+            if interrupt.cause is PLANNED:
+                self._planned_pending = True
+            self._training = False
+            yield from self._train_segment(
+                trained * speed,
+                write_s - stalled,
+                cut=interrupt.cause is PLANNED and into < train_wall,
+            )
+            return
+        finally:
+            self._training = False
+        self._cycles_done(start, cycles, train_wall, write_s, straggler, data)
+
+    def _cycles_done(
+        self, start: float, cycles: int, train_wall: float, write_s: float, straggler: float,
+        data: float,
+    ) -> None:  # fmt: skip
+        """Book whole periodic cycles and keep the restore points a later failure can need: the
+        newest, and those a silent corruption found late could roll back to."""
+        if cycles <= 0:
+            return
+        interval, phase = self.plan.interval_s, self._phase or 0
+        self._book_training(cycles * train_wall, straggler, 1.0, data, phase)
+        self.ledger.seconds[Bucket.CHECKPOINT_STALL] += cycles * write_s
+        cycle_wall = train_wall + write_s
+        if self.log.enabled and write_s > 0.0:
+            for j in range(cycles):
+                self.log.record(start + j * cycle_wall + train_wall, "checkpoint", "", -1, write_s)
+        self.checkpoints += cycles
+        self.intervals_s += cycles * interval
+        self.last_interval_s = interval
+        remaining, productive = self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE]
+        end = start + cycles * cycle_wall
+        oldest_needed = end - self._silent_window_s - cycle_wall
+        first = max(1, cycles - math.ceil((end - oldest_needed) / cycle_wall))
+        for j in range(first, cycles + 1):
+            back = cycles - j
+            self._add_point(
+                RestorePoint(
+                    start + j * cycle_wall,
+                    remaining - j * interval,
+                    productive - back * interval,
+                    STORAGE,
+                )
+            )
+        self.remaining_s = remaining - cycles * interval
+
+    def _train_segment(
+        self, done_s: float = 0.0, write_left: float | None = None, *, cut: bool = False
+    ) -> Steps:
         """Train to the next checkpoint and write it, in one timeout split on interruption. A
-        slowdown re-plans the rest; a planned stop checkpoints what is done and stops."""
+        slowdown re-plans the rest; a planned stop checkpoints what is done and stops. ``done_s``
+        and ``write_left`` resume a checkpoint cycle under way; ``cut``: a planned stop came
+        while it trained, so the checkpoint comes now."""
         checkpoint = self.policy.next(self.env.now)
         segment_s = min(checkpoint.interval_s, self.remaining_s)
-        write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
-        done_s = 0.0
+        if write_left is None:
+            write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
+        if cut:
+            segment_s = done_s
+            write_left = self.plan.checkpoint_write_s
+            checkpoint = Checkpoint(segment_s, write_left, storage=True)
         self._training = True
         ends = self._phase_ends
         try:
@@ -168,7 +276,12 @@ class TrainingJob:
                 phase = bisect.bisect_right(ends, position) if len(ends) > 1 else 0
                 if phase != self._phase:
                     if self._phase is not None and self.plan.switch_s > 0.0:
-                        yield from self._spend(Bucket.DATA_STALL, self.plan.switch_s)
+                        yield from self._spend((Bucket.DATA_STALL, self.plan.switch_s))
+                        if self._planned_pending and segment_s > done_s:
+                            # a planned stop came during the pipeline restart: checkpoint now
+                            segment_s = done_s
+                            write_left = self.plan.checkpoint_write_s
+                            checkpoint = Checkpoint(segment_s, write_left, storage=True)
                     self._phase = phase
                 left = segment_s - done_s
                 piece = min(left, ends[phase] - position)
@@ -316,6 +429,7 @@ class TrainingJob:
             self.spares.send_to_repair(servers, failure.cause)
         self._recovering = True
         self._planned_pending = False  # maintenance happens during the recovery
+        self._planned_queued = 0
 
     def _detect_late(self, failure: Failure) -> Steps:
         """Silent corruption: the job trains on until it is noticed ``detection_s`` later."""
@@ -328,35 +442,47 @@ class TrainingJob:
 
     def _recover(self) -> Steps:
         """Detection, a spare for every lost server (or, elastic, go on without), restart,
-        restore. A failure at any point starts recovery over; spares already in stay."""
-        yield from self._spend(Bucket.DETECTION, self._detection_s)
-        yield from self._spend(Bucket.DIAGNOSIS, self.plan.diagnosis_s)
-        while self.missing:
-            if self.spares.free > 0:
-                self.fleet.replace(self.missing.pop(0), self.spares.take())
-            elif self._can_shrink():
-                self._set_elastic_speed()
-                break
-            else:
-                yield from self._acquire_spare()
-        yield from self._spend(Bucket.RESTART, self.plan.restart_s)
+        restore. A failure at any point starts recovery over; spares already in stay. With
+        enough spares free, the swap is decided now and the four steps are one timeout (the same
+        spares would be taken after diagnosis: returns from repair join the back of the pool)."""
         restore_s = (
             self.plan.memory_restore_s if self._restore_level == MEMORY else self.plan.restore_s
         )
-        yield from self._spend(Bucket.RESTORE, restore_s)
+        detect = ((Bucket.DETECTION, self._detection_s), (Bucket.DIAGNOSIS, self.plan.diagnosis_s))
+        resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, restore_s))
+        if self.spares.free >= len(self.missing):
+            self._swap_in_spares()
+            yield from self._spend(*detect, *resume)
+        else:
+            yield from self._spend(*detect)
+            while self.missing:
+                if self.spares.free > 0:
+                    self.fleet.replace(self.missing.pop(0), self.spares.take())
+                elif self._can_shrink():
+                    self._set_elastic_speed()
+                    break
+                else:
+                    yield from self._acquire_spare()
+            yield from self._spend(*resume)
         self.restores[self._restore_level] += 1
 
-    def _maintenance(self) -> Steps:
-        yield from self._spend(Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s)
-        self.log.record(self.env.now, "planned", "", -1, self.plan.planned_duration_s)
-        yield from self._spend(Bucket.RESTART, self.plan.restart_s)
-        yield from self._spend(Bucket.RESTORE, self.plan.restore_s)
+    def _swap_in_spares(self) -> None:
+        while self.missing and self.spares.free > 0:
+            self.fleet.replace(self.missing.pop(0), self.spares.take())
 
-    def _spend(self, bucket: Bucket, duration_s: float) -> Steps:
-        """Spend time in one bucket; a slowdown changes nothing here, any other interrupt still
-        books the part already spent."""
+    def _maintenance(self) -> Steps:
+        yield from self._spend((Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s))
+        self.log.record(self.env.now, "planned", "", -1, self.plan.planned_duration_s)
+        yield from self._spend(
+            (Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, self.plan.restore_s)
+        )
+
+    def _spend(self, *steps: tuple[Bucket, float]) -> Steps:
+        """Spend consecutive fixed lengths of time, each in its bucket, as one timeout; a slowdown
+        or a planned stop changes nothing here, any other interrupt still books the part of each
+        step already spent."""
         started = self.env.now
-        left = duration_s
+        left = sum(duration for _, duration in steps)
         try:
             while left > 0.0:
                 start = self.env.now
@@ -365,13 +491,20 @@ class TrainingJob:
                     left = 0.0
                 except simpy.Interrupt as interrupt:
                     left -= self.env.now - start
-                    if interrupt.cause is not SPEED and interrupt.cause is not PLANNED:
+                    if interrupt.cause is PLANNED and not self._recovering:
+                        self._planned_pending = True  # carried out once this wait is over
+                    elif interrupt.cause is not SPEED and interrupt.cause is not PLANNED:
                         raise
         finally:
-            spent = self.env.now - started
-            self.ledger.add(bucket, spent)
-            if duration_s > 0.0:
-                self.log.record(started, bucket.value, "", -1, spent)
+            at = started
+            for bucket, duration in steps:
+                spent = min(duration, self.env.now - at)
+                self.ledger.add(bucket, spent)
+                if duration > 0.0:
+                    self.log.record(at, bucket.value, "", -1, spent)
+                at += spent
+                if spent < duration:
+                    break
 
     def _acquire_spare(self) -> Steps:
         start = self.env.now
@@ -406,8 +539,7 @@ class TrainingJob:
 
     def _regrow(self) -> None:
         """Elastic: take back free spares at a checkpoint, without a restart."""
-        while self.missing and self.spares.free > 0:
-            self.fleet.replace(self.missing.pop(0), self.spares.take())
+        self._swap_in_spares()
         if self._elastic_speed < 1.0:
             self._set_elastic_speed()
 
