@@ -43,6 +43,16 @@ class RestorePoint(NamedTuple):
     level: str  # MEMORY or STORAGE
 
 
+class Cycle(NamedTuple):
+    """One periodic checkpoint cycle at the speed of the moment."""
+
+    interval_s: float  # training work between checkpoints
+    write_s: float  # the stall of one checkpoint
+    train_wall_s: float  # wall time of the interval's training
+    straggler: float
+    data: float
+
+
 class TrainingJob:
     """One synchronous data-parallel job; interruption sources call its public methods."""
 
@@ -172,7 +182,7 @@ class TrainingJob:
         and one cycle left to the ordinary path before the work or the phase ends."""
         if type(self.policy) is not Periodic or self.missing or self._elastic_speed != 1.0:
             return 0
-        interval = self.plan.interval_s
+        interval = self.policy.next(self.env.now).interval_s  # a Periodic's is fixed
         position = self.plan.work_s - self.remaining_s
         phase = bisect.bisect_right(self._phase_ends, position)
         if self._phase is None:  # a fresh start: the data pipeline starts on this phase
@@ -186,11 +196,13 @@ class TrainingJob:
         """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) in one
         timeout. What an interruption finds is computed: the whole cycles done, then the part of
         the current one, which the ordinary path resumes after a slowdown or a planned stop."""
-        interval, write_s = self.plan.interval_s, self.plan.checkpoint_write_s
+        checkpoint = self.policy.next(self.env.now)
+        interval, write_s = checkpoint.interval_s, checkpoint.stall_s
         straggler, data = self._straggler_speed, self._data_speed[self._phase or 0]
         speed = straggler * data
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
+        cycle = Cycle(interval, write_s, train_wall, straggler, data)
         start = self.env.now
         self._training = True
         try:
@@ -198,7 +210,7 @@ class TrainingJob:
         except simpy.Interrupt as interrupt:
             elapsed = self.env.now - start
             done = min(cycles, math.floor(elapsed / cycle_wall))
-            self._cycles_done(start, done, train_wall, write_s, straggler, data)
+            self._cycles_done(start, done, cycle)
             into = elapsed - done * cycle_wall
             trained = min(into, train_wall)
             if trained > 0.0:
@@ -217,17 +229,15 @@ class TrainingJob:
             return
         finally:
             self._training = False
-        self._cycles_done(start, cycles, train_wall, write_s, straggler, data)
+        self._cycles_done(start, cycles, cycle)
 
-    def _cycles_done(
-        self, start: float, cycles: int, train_wall: float, write_s: float, straggler: float,
-        data: float,
-    ) -> None:  # fmt: skip
+    def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
         """Book whole periodic cycles and keep the restore points a later failure can need: the
         newest, and those a silent corruption found late could roll back to."""
         if cycles <= 0:
             return
-        interval, phase = self.plan.interval_s, self._phase or 0
+        interval, write_s, train_wall, straggler, data = cycle
+        phase = self._phase or 0
         self._book_training(cycles * train_wall, straggler, 1.0, data, phase)
         self.ledger.seconds[Bucket.CHECKPOINT_STALL] += cycles * write_s
         cycle_wall = train_wall + write_s
