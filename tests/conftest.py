@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from hypothesis import settings
 
 from sim.engine import ReplicateOutcome, simulate_replicate
 from sim.montecarlo import replicate_seeds
@@ -29,6 +31,11 @@ BASE_PLAN = JobPlan(
     categories=node_rate_categories(1.0 / (100 * 10 * 3600.0), 0.0, 120.0),  # job MTBF 10 h
     horizon_s=None,
 )
+
+# Property tests: a quick profile for `make test`, the long one for `make test-long`.
+settings.register_profile("quick", max_examples=25)
+settings.register_profile("long", max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 def plan(**changes: object) -> JobPlan:

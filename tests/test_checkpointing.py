@@ -120,7 +120,7 @@ def test_multilevel_beats_every_single_level_policy_on_llama_405b() -> None:
     # Same seeds for every policy: the same failures strike at the same times.
     def days(checkpoint: str, *extra: str) -> sim.Result:
         config = sim.load_config(
-            "llama_405b", [f"checkpoint={checkpoint}", "sim.replicates=8", "sim.progress=false",
+            "llama_405b", [f"checkpoint={checkpoint}", "sim.replicates=4", "sim.progress=false",
                            "sim.record_events=false", *extra],
         )  # fmt: skip
         return sim.run(config)

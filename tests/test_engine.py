@@ -64,7 +64,7 @@ def plans(draw: st.DrawFn) -> object:
     )
 
 
-@settings(max_examples=100, deadline=None, derandomize=True)
+@settings(deadline=None, derandomize=True)  # examples: the hypothesis profile (conftest.py)
 @given(p=plans(), seed=st.integers(0, 2**32 - 1))
 def test_buckets_sum_to_wall_clock_in_every_replicate(p: object, seed: int) -> None:
     out = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]

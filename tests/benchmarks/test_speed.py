@@ -33,7 +33,16 @@ def test_one_llama_405b_replicate(benchmark: Any, llama_plan: JobPlan) -> None:
     seed = np.random.SeedSequence(0)
     out = benchmark(simulate_replicate, llama_plan, seed, 0, record_events=False)
     print(f"\none replicate: mean {benchmark.stats['mean'] * 1e3:.1f} ms, "
-          f"{out.engine_events} SimPy events")  # fmt: skip
+          f"{out.engine_events} SimPy events, {out.checkpoints} checkpoints")  # fmt: skip
+
+
+@pytest.mark.parametrize("interval_min", [2, 60])
+def test_one_llama_405b_replicate_at_another_interval(benchmark: Any, interval_min: int) -> None:
+    # Issue 13: the cost of a replicate must not grow with the checkpoint count.
+    plan, _ = plan_job(sim.load_config("llama_405b", [f"checkpoint.interval_min={interval_min}"]))
+    out = benchmark(simulate_replicate, plan, np.random.SeedSequence(0), 0, record_events=False)
+    print(f"\none replicate at {interval_min} min: mean {benchmark.stats['mean'] * 1e3:.1f} ms, "
+          f"{out.engine_events} SimPy events, {out.checkpoints} checkpoints")  # fmt: skip
 
 
 def test_one_llama_405b_replicate_recording_events(benchmark: Any, llama_plan: JobPlan) -> None:
