@@ -45,6 +45,7 @@ def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate
     overrides: list[str] = args.overrides
     if args.multirun:
         return _check_sweep(overrides)
+    register_configs()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
@@ -146,8 +147,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def launch(app: Callable[[], object], *, check: Callable[[Config], None] = validate) -> None:
-    """Register the schema, check the command line, then hand over to the Hydra ``app``."""
-    register_configs()
+    """Check the command line (the preflight registers the schema), then hand over to the Hydra
+    ``app``."""
     problem = preflight(sys.argv[1:], check=check)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)

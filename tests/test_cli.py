@@ -11,6 +11,7 @@ import pytest
 from conftest import run_command
 
 from sim.accounting import Bucket
+from sim.cli import preflight
 
 REQUIRED_KEYS = {
     "scenario", "seed", "replicates", "time_to_train_days", "time_to_train_days_p05",
@@ -129,12 +130,22 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
          "parallelism.tp (up to 8); raise parallelism.pp; set parallelism.recompute=full"),
     ],
 )  # fmt: skip
-def test_bad_input_is_one_line_and_a_non_zero_exit(
-    override: str, message: str, tmp_path: Path
-) -> None:
+def test_bad_input_is_named_in_one_line(override: str, message: str) -> None:
+    # In-process: the same preflight `python -m sim` runs before anything is simulated.
+    problem = preflight(["scenario=llama_405b", *override.split()])
+    assert problem is not None
+    assert "\n" not in problem
+    assert message in problem
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("sim.seed=abc", "could not be converted"), ("parallelism.dp=64", "the product must equal")],
+)
+def test_bad_input_is_one_line_and_exit_code_2(override: str, message: str, tmp_path: Path) -> None:
     proc = run_sim(
-        "scenario=llama_405b", *override.split(), f"hydra.run.dir={tmp_path}", cwd=tmp_path
-    )
+        "scenario=llama_405b", override, f"hydra.run.dir={tmp_path}", cwd=tmp_path
+    )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("error: ")
