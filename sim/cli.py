@@ -39,13 +39,13 @@ PLUGIN_EXTRAS = {
 def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate) -> str | None:
     """Return a one-line error for the command line, or None when it composes and passes
     ``check`` (by default the full validation)."""
+    register_configs()
     args = get_args_parser().parse_args(list(argv))
     if args.help or args.hydra_help or args.shell_completion:
         return None
     overrides: list[str] = args.overrides
     if args.multirun:
         return _check_sweep(overrides)
-    register_configs()
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
