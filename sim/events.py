@@ -23,3 +23,11 @@ class EventLog:
     def record(self, time_s: float, kind: str, cause: str, server: int, duration_s: float) -> None:
         if self.enabled:
             self.rows.append(EventRow(time_s, kind, cause, server, duration_s))
+
+    def record_every(self, first_s: float, step_s: float, count: int, kind: str,
+                     duration_s: float) -> None:  # fmt: skip
+        """``count`` job-wide rows of one kind, ``step_s`` apart (periodic checkpoints)."""
+        if self.enabled:
+            self.rows.extend(
+                [EventRow(first_s + j * step_s, kind, "", -1, duration_s) for j in range(count)]
+            )

@@ -241,9 +241,8 @@ class TrainingJob:
         self._book_training(cycles * train_wall, straggler, 1.0, data, phase)
         self.ledger.seconds[Bucket.CHECKPOINT_STALL] += cycles * write_s
         cycle_wall = train_wall + write_s
-        if self.log.enabled and write_s > 0.0:
-            for j in range(cycles):
-                self.log.record(start + j * cycle_wall + train_wall, "checkpoint", "", -1, write_s)
+        if write_s > 0.0:
+            self.log.record_every(start + train_wall, cycle_wall, cycles, "checkpoint", write_s)
         self.checkpoints += cycles
         self.intervals_s += cycles * interval
         self.last_interval_s = interval
