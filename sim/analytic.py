@@ -63,3 +63,15 @@ def first_order_ettr(
 def mttf_of_servers_s(servers: int, server_mttf_s: float) -> float:
     """Mean time to the first failure among ``servers`` independent exponential servers: M / N."""
     return server_mttf_s / servers
+
+
+def lossless_job_time_s(
+    work_s: float, job_rate_per_s: float, recovery_s: float, *, fail_during_recovery: bool
+) -> float:
+    """Expected wall time of ``work_s`` of training when a failure loses no work and costs a fixed
+    ``recovery_s`` (exponential failures at ``job_rate_per_s``). If failures also strike during
+    recovery and start it over, a recovery takes (e^(rR) - 1) / r on average, and the whole job
+    W e^(rR); if they do not, W (1 + r R)."""
+    if fail_during_recovery:
+        return work_s * math.exp(job_rate_per_s * recovery_s)
+    return work_s * (1.0 + job_rate_per_s * recovery_s)

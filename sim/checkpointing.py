@@ -54,7 +54,8 @@ class Periodic:
 
 
 class Never(Periodic):
-    """No checkpoint: a failure sends the job back to the start."""
+    """No checkpoint: a failure sends the job back to the start (``none``), or, under
+    ``lossless``, loses nothing at all: the upper bound, as some reliability models count."""
 
     def __init__(self) -> None:
         super().__init__(math.inf, 0.0)
@@ -108,12 +109,12 @@ class Multilevel:
         return None
 
 
-POLICIES = ("none", "fixed", "young", "daly", "adaptive", "async", "multilevel")
+POLICIES = ("none", "fixed", "young", "daly", "adaptive", "async", "multilevel", "lossless")
 
 
 def first_interval_s(policy: str, interval_s: float, costs: Costs, mtbf_guess_s: float) -> float:
     """The interval a policy starts with (the only one, but for ``adaptive``)."""
-    if policy == "none":
+    if policy in ("none", "lossless"):
         return math.inf
     if policy == "young":
         return young_interval_s(costs.write_s, costs.job_mtbf_s)
@@ -129,7 +130,7 @@ def make_policy(
 ) -> Policy:
     """A fresh policy object for one replicate (``adaptive`` and ``multilevel`` keep state)."""
     first = first_interval_s(policy, interval_s, costs, mtbf_guess_s)
-    if policy == "none":
+    if policy in ("none", "lossless"):
         return Never()
     if policy == "adaptive":
         return Adaptive(costs.write_s, mtbf_guess_s)

@@ -192,13 +192,16 @@ class StragglerConfig:
 class FailuresConfig:
     """Unexpected and planned interruptions.
 
-    ``catalogue``: the ``categories`` below. ``node_rate``: one exponential rate per server,
-    ``rate_per_1000_server_days``, a share ``server_swap_fraction`` of which need a spare.
+    ``catalogue``: the ``categories`` below. ``node_rate``: one rate per server,
+    ``rate_per_1000_server_days``, a share ``server_swap_fraction`` of which need a spare, with
+    ``distribution`` and ``shape`` for the time between a server's failures.
     """
 
     kind: str = "catalogue"
     rate_per_1000_server_days: float = 0.0
     server_swap_fraction: float = 0.0
+    distribution: str = "exponential"  # node_rate: exponential, weibull or lognormal clocks
+    shape: float = 1.0  # node_rate: Weibull shape k or lognormal sigma; the mean stays 1 / rate
     categories: dict[str, FailureCategory] = field(default_factory=dict)
     planned: PlannedConfig = field(default_factory=PlannedConfig)
     lemons: LemonConfig = field(default_factory=LemonConfig)
@@ -234,6 +237,7 @@ class RecoveryConfig:
     repair_shape: float = 1.0
     repair_slots: int = 0  # repairs under way at once; 0: unlimited
     elastic: bool = False  # with no spare free, go on with fewer data-parallel replicas
+    fail_during_recovery: bool = True  # False: no failure strikes while the job recovers
 
 
 @dataclass

@@ -118,7 +118,7 @@ class TrainingJob:
         return self.remaining_s <= 0.0
 
     def fail(self, failure: Failure) -> None:
-        if not self.process.is_alive:
+        if not self.process.is_alive or (self._recovering and not self.plan.fail_during_recovery):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
             self.env.process(self._detect_late(failure))
@@ -411,11 +411,16 @@ class TrainingJob:
         # copy with it unless a peer holds one; a corruption found late rules out later points.
         memory_lost = failure.swap and bool(failure.slots) and not self.plan.peer_replica
         late = not math.isnan(failure.corrupted_at)
+        lossless = self.plan.policy == "lossless"
+        if lossless:  # the upper bound: every second trained is kept, corrupted or not
+            productive = self.ledger.seconds[Bucket.PRODUCTIVE]
+            self._points = [RestorePoint(self.env.now, self.plan.work_s - productive, productive,
+                                         STORAGE)]  # fmt: skip
         point = next(
             p
             for p in reversed(self._points)
             if (p.level == STORAGE or not memory_lost)
-            and (not late or p.time_s <= failure.corrupted_at)
+            and (lossless or not late or p.time_s <= failure.corrupted_at)
         )
         lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
         self.remaining_s = point.remaining_s

@@ -66,6 +66,7 @@ class JobPlan:
     straggler_speed: float = 1.0
     straggler_duration_s: float = 3600.0
     elastic: bool = False
+    fail_during_recovery: bool = True
     replicas: int = 1  # data-parallel replicas
     replicas_per_server_lost: float = 1.0  # replicas a lost server takes out
 
@@ -111,7 +112,11 @@ class JobPlan:
 
 
 def node_rate_categories(
-    rate_per_server_s: float, swap_fraction: float, detection_s: float
+    rate_per_server_s: float,
+    swap_fraction: float,
+    detection_s: float,
+    distribution: str = "exponential",
+    shape: float = 1.0,
 ) -> tuple[Category, ...]:
     """``failures=node_rate``: one exponential rate per server, split into the share that needs a
     spare and the share a restart clears."""
@@ -121,8 +126,8 @@ def node_rate_categories(
             name=name,
             scope="server",
             rate_per_server_s=rate_per_server_s * share,
-            distribution="exponential",
-            shape=1.0,
+            distribution=distribution,
+            shape=shape,
             empirical=(),
             swap=swap,
             servers_down=1,
@@ -176,7 +181,9 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     f, rec, par, hw = config.failures, config.recovery, config.parallelism, config.hardware
     if f.kind == "node_rate":
         rate = f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
-        categories = node_rate_categories(rate, f.server_swap_fraction, rec.detection_s)
+        categories = node_rate_categories(
+            rate, f.server_swap_fraction, rec.detection_s, f.distribution, f.shape
+        )
     else:
         categories = tuple(
             _category(name, c, rec.detection_s)
@@ -237,6 +244,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             straggler_speed=f.stragglers.speed,
             straggler_duration_s=f.stragglers.duration_h * 3600.0,
             elastic=rec.elastic,
+            fail_during_recovery=rec.fail_during_recovery,
             replicas=par.dp,
             replicas_per_server_lost=max(1.0, hw.devices_per_server / devices_per_replica),
         ),

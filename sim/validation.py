@@ -244,14 +244,21 @@ def _validate_failures(config: Config) -> None:
     if f.kind == "node_rate":
         _positive("failures.rate_per_1000_server_days", f.rate_per_1000_server_days)
         _fraction("failures.server_swap_fraction", f.server_swap_fraction)
+        _one_of("failures.distribution", f.distribution, DISTRIBUTIONS[:3])
+        _positive("failures.shape", f.shape)
     else:
-        for key in ("rate_per_1000_server_days", "server_swap_fraction"):
-            if getattr(f, key):
+        defaults = {"rate_per_1000_server_days": 0.0, "server_swap_fraction": 0.0,
+                    "distribution": "exponential", "shape": 1.0}  # fmt: skip
+        for key, default in defaults.items():
+            if getattr(f, key) != default:
+                per_category = (
+                    key if key in ("distribution", "shape") else "rate_per_1000_server_days"
+                )
                 raise ConfigError(
                     f"failures.{key}",
                     getattr(f, key),
                     "is used only with failures=node_rate; for a catalogue set "
-                    "failures.categories.NAME.rate_per_1000_server_days",
+                    f"failures.categories.NAME.{per_category}",
                 )
         for name, c in f.categories.items():
             key = f"failures.categories.{name}"
