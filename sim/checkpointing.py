@@ -9,6 +9,7 @@ become a storage point once persisted in the background; a failure before that l
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -109,33 +110,62 @@ class Multilevel:
         return None
 
 
-POLICIES = ("none", "fixed", "young", "daly", "adaptive", "async", "multilevel", "lossless")
+@dataclass(frozen=True)
+class PolicySpec:
+    """What the rest of the simulator needs to know of a policy, resolved once by name."""
+
+    make: Callable[[float, Costs, float, int], Policy]  # (first interval, costs, guess, every)
+    first_interval: Callable[[float, Costs, float], float]  # (configured interval, costs, guess)
+    uses_interval: bool = False  # checkpoint.interval_min sets its interval
+    needs_store: bool = False  # persists in the background through the shared store
+    loses_work: bool = True  # False: a failure rolls nothing back (the upper bound)
+
+
+def _configured(interval_s: float, costs: Costs, guess_s: float) -> float:
+    return interval_s
+
+
+def _never(interval_s: float, costs: Costs, guess_s: float) -> float:
+    return math.inf
+
+
+REGISTRY: dict[str, PolicySpec] = {
+    "none": PolicySpec(lambda *_: Never(), _never),
+    "fixed": PolicySpec(lambda t, c, *_: Periodic(t, c.write_s), _configured, uses_interval=True),
+    "young": PolicySpec(
+        lambda t, c, *_: Periodic(t, c.write_s),
+        lambda t, c, g: young_interval_s(c.write_s, c.job_mtbf_s),
+    ),
+    "daly": PolicySpec(
+        lambda t, c, *_: Periodic(t, c.write_s),
+        lambda t, c, g: daly_interval_s(c.write_s, c.job_mtbf_s),
+    ),
+    "adaptive": PolicySpec(
+        lambda t, c, g, _: Adaptive(c.write_s, g), lambda t, c, g: daly_interval_s(c.write_s, g)
+    ),
+    "async": PolicySpec(
+        lambda t, c, *_: Async(t, c.snapshot_s), _configured, uses_interval=True, needs_store=True
+    ),
+    "multilevel": PolicySpec(
+        lambda t, c, g, every: Multilevel(t, c.snapshot_s, every),
+        _configured,
+        uses_interval=True,
+        needs_store=True,
+    ),
+    "lossless": PolicySpec(lambda *_: Never(), _never, loses_work=False),
+}
+POLICIES = tuple(REGISTRY)
 
 
 def first_interval_s(policy: str, interval_s: float, costs: Costs, mtbf_guess_s: float) -> float:
     """The interval a policy starts with (the only one, but for ``adaptive``)."""
-    if policy in ("none", "lossless"):
-        return math.inf
-    if policy == "young":
-        return young_interval_s(costs.write_s, costs.job_mtbf_s)
-    if policy == "daly":
-        return daly_interval_s(costs.write_s, costs.job_mtbf_s)
-    if policy == "adaptive":
-        return daly_interval_s(costs.write_s, mtbf_guess_s)
-    return interval_s
+    return REGISTRY[policy].first_interval(interval_s, costs, mtbf_guess_s)
 
 
 def make_policy(
     policy: str, interval_s: float, costs: Costs, mtbf_guess_s: float, persist_every: int
 ) -> Policy:
     """A fresh policy object for one replicate (``adaptive`` and ``multilevel`` keep state)."""
-    first = first_interval_s(policy, interval_s, costs, mtbf_guess_s)
-    if policy in ("none", "lossless"):
-        return Never()
-    if policy == "adaptive":
-        return Adaptive(costs.write_s, mtbf_guess_s)
-    if policy == "async":
-        return Async(first, costs.snapshot_s)
-    if policy == "multilevel":
-        return Multilevel(first, costs.snapshot_s, persist_every)
-    return Periodic(first, costs.write_s)
+    spec = REGISTRY[policy]
+    first = spec.first_interval(interval_s, costs, mtbf_guess_s)
+    return spec.make(first, costs, mtbf_guess_s, persist_every)

@@ -10,6 +10,7 @@ import numpy as np
 import simpy
 
 from sim.accounting import Bucket, Ledger
+from sim.checkpointing import REGISTRY
 from sim.cluster import Fleet, SparePool
 from sim.distributions import Sampler
 from sim.events import EventLog, EventRow
@@ -84,9 +85,7 @@ def simulate_replicate(
         log=log,
     )
     store = (
-        SharedStore(env, plan.persist_bytes_per_s)
-        if plan.policy in ("async", "multilevel")
-        else None
+        SharedStore(env, plan.persist_bytes_per_s) if REGISTRY[plan.policy].needs_store else None
     )
     job = TrainingJob(env, plan, fleet=fleet, spares=spares, ledger=ledger, log=log, store=store)
     for category, category_seed in zip(plan.categories, category_seeds, strict=True):

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import simpy
 
 from sim.accounting import Bucket, Ledger
-from sim.checkpointing import Checkpoint, Costs, Periodic, make_policy
+from sim.checkpointing import REGISTRY, Checkpoint, Costs, Periodic, make_policy
 from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
@@ -411,7 +411,7 @@ class TrainingJob:
         # copy with it unless a peer holds one; a corruption found late rules out later points.
         memory_lost = failure.swap and bool(failure.slots) and not self.plan.peer_replica
         late = not math.isnan(failure.corrupted_at)
-        lossless = self.plan.policy == "lossless"
+        lossless = not REGISTRY[self.plan.policy].loses_work
         if lossless:  # the upper bound: every second trained is kept, corrupted or not
             productive = self.ledger.seconds[Bucket.PRODUCTIVE]
             self._points = [RestorePoint(self.env.now, self.plan.work_s - productive, productive,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sim.checkpointing import POLICIES
+from sim.checkpointing import POLICIES, REGISTRY
 from sim.config import Config
 from sim.distributions import DISTRIBUTIONS
 from sim.errors import ConfigError
@@ -112,7 +112,7 @@ def validate(config: Config) -> None:
     ):
         if maybe is not None:
             _non_negative(key, maybe)
-    if config.checkpoint.policy in ("fixed", "async", "multilevel"):
+    if REGISTRY[config.checkpoint.policy].uses_interval:
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
     if config.sim.workers < 1:
         raise ConfigError("sim.workers", config.sim.workers, "must be at least 1")
