@@ -23,24 +23,14 @@ from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
 from sim.plan import JobPlan
+from sim.restore_points import MEMORY, STORAGE, RestorePoint, RestorePoints
 from sim.storage import SharedStore
 
 Steps = Generator[simpy.Event, Any, None]
 STOP = object()
 SPEED = object()
 PLANNED = Planned()
-MEMORY, STORAGE = "memory", "storage"
-PRUNE_AT = 32  # restore points kept before the unneeded ones are dropped (pruning is O(n))
 MIN_CYCLES = 2  # periodic checkpoint cycles worth one timeout instead of one each
-
-
-class RestorePoint(NamedTuple):
-    """A checkpoint the job can roll back to (a tuple: one is made per checkpoint)."""
-
-    time_s: float
-    remaining_s: float  # work left to do from it
-    productive_s: float  # productive time booked when it was taken
-    level: str  # MEMORY or STORAGE
 
 
 class Cycle(NamedTuple):
@@ -97,7 +87,6 @@ class TrainingJob:
         self.last_interval_s = math.nan
         self.restores: Counter[str] = Counter()
         self.persists_lost = 0
-        self._points = [RestorePoint(0.0, plan.work_s, 0.0, STORAGE)]
         self._restore_level = STORAGE
         self._generation = 0  # bumped by every failure: persists in flight are lost
         phases = plan.phase_plans
@@ -106,9 +95,8 @@ class TrainingJob:
         self._data_speed = [p.data_speed for p in phases]
         self._phase: int | None = None  # the phase the data pipeline serves; None: fresh start
         self.phase_training_s = [0.0] * len(phases)  # wall time spent training in each phase
-        self._silent_window_s = max(
-            (c.detection_s for c in plan.categories if c.silent), default=0.0
-        )
+        silent_window_s = max((c.detection_s for c in plan.categories if c.silent), default=0.0)
+        self._points = RestorePoints(plan.work_s, silent_window_s)
         self.process = env.process(self._run())
 
     # -- what the interruption sources call ------------------------------------------------
@@ -248,17 +236,18 @@ class TrainingJob:
         self.last_interval_s = interval
         remaining, productive = self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE]
         end = start + cycles * cycle_wall
-        oldest_needed = end - self._silent_window_s - cycle_wall
+        oldest_needed = end - self._points.silent_window_s - cycle_wall
         first = max(1, cycles - math.ceil((end - oldest_needed) / cycle_wall))
         for j in range(first, cycles + 1):
             back = cycles - j
-            self._add_point(
+            self._points.add(
                 RestorePoint(
                     start + j * cycle_wall,
                     remaining - j * interval,
                     productive - back * interval,
                     STORAGE,
-                )
+                ),
+                self.env.now,
             )
         self.remaining_s = remaining - cycles * interval
 
@@ -368,9 +357,9 @@ class TrainingJob:
         now, productive = self.env.now, self.ledger.seconds[Bucket.PRODUCTIVE]
         point = RestorePoint(now, self.remaining_s, productive, STORAGE)
         if checkpoint.storage:
-            self._add_point(point)
+            self._points.add(point, now)
         if checkpoint.memory:
-            self._add_point(RestorePoint(now, self.remaining_s, productive, MEMORY))
+            self._points.add(RestorePoint(now, self.remaining_s, productive, MEMORY), now)
         if checkpoint.persist:
             self.env.process(self._persist(point))
 
@@ -380,28 +369,10 @@ class TrainingJob:
         assert self.store is not None, "a persisting policy needs the shared store"
         yield self.store.transfer(self.plan.checkpoint_bytes)
         if generation == self._generation:
-            self._add_point(point)
+            self._points.add(point, self.env.now)
             self.log.record(point.time_s, "persisted", "", -1, self.env.now - point.time_s)
         else:
             self.persists_lost += 1
-
-    def _add_point(self, point: RestorePoint) -> None:
-        """Keep the restore points in time order; now and then forget those no failure can need
-        any more: older than both the newest storage point and the silent-corruption window."""
-        points = self._points
-        if point.time_s > points[-1].time_s:
-            points.append(point)
-        else:  # a background persist, or a memory copy: at equal times memory sorts last
-            bisect.insort(points, point, key=lambda p: (p.time_s, p.level == MEMORY))
-        if len(points) >= PRUNE_AT:
-            self._prune()
-
-    def _prune(self) -> None:
-        storage = [p.time_s for p in self._points if p.level == STORAGE]
-        cutoff = self.env.now - self._silent_window_s
-        before = [t for t in storage if t <= cutoff]
-        keep_from = min(storage[-1], before[-1] if before else storage[0])
-        self._points = [p for p in self._points if p.time_s >= keep_from]
 
     def _on_failure(self, failure: Failure) -> None:
         self.interruptions[failure.cause] += 1
@@ -414,20 +385,14 @@ class TrainingJob:
         lossless = not REGISTRY[self.plan.policy].loses_work
         if lossless:  # the upper bound: every second trained is kept, corrupted or not
             productive = self.ledger.seconds[Bucket.PRODUCTIVE]
-            self._points = [RestorePoint(self.env.now, self.plan.work_s - productive, productive,
-                                         STORAGE)]  # fmt: skip
-        point = next(
-            p
-            for p in reversed(self._points)
-            if (p.level == STORAGE or not memory_lost)
-            and (lossless or not late or p.time_s <= failure.corrupted_at)
+            now = RestorePoint(self.env.now, self.plan.work_s - productive, productive, STORAGE)
+            self._points.reset(now)
+        point = self._points.roll_back(
+            memory_lost=memory_lost,
+            corrupted_at=failure.corrupted_at if late and not lossless else None,
         )
         lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
         self.remaining_s = point.remaining_s
-        self._points = [
-            p for p in self._points
-            if p.time_s <= point.time_s and (p.level == STORAGE or not memory_lost)
-        ]  # fmt: skip
         self._restore_level = point.level
         self._phase = None  # the restart restarts the data pipeline too
         # A corruption found late was detected while training: that time is already lost.
