@@ -13,7 +13,7 @@ from sim.accounting import Bucket, Ledger
 from sim.checkpointing import REGISTRY
 from sim.cluster import Fleet, SparePool
 from sim.distributions import Sampler
-from sim.events import EventLog, EventRow
+from sim.events import EventLog, EventRow, EventRun
 from sim.failures import failure_stream, planned_stream, straggler_stream
 from sim.job import TrainingJob
 from sim.plan import JobPlan
@@ -51,6 +51,7 @@ class ReplicateOutcome:
     retired: int
     engine_events: int
     events: list[EventRow]
+    event_runs: list[EventRun]  # periodic rows (checkpoints), expanded by events_table
 
 
 def simulate_replicate(
@@ -123,4 +124,5 @@ def simulate_replicate(
         retired=spares.retired,
         engine_events=env.processed,
         events=log.rows,
+        event_runs=log.runs,
     )

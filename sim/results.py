@@ -17,7 +17,7 @@ from scipy import stats
 from sim.accounting import Bucket
 from sim.config import Config
 from sim.engine import ReplicateOutcome
-from sim.events import EventRow
+from sim.events import EventRow, events_table
 from sim.memory import MemoryBreakdown
 from sim.model import parameter_count
 from sim.plan import SECONDS_PER_DAY, JobPlan
@@ -89,10 +89,7 @@ def replicates_frame(
 
 def events_frame(outcomes: list[ReplicateOutcome]) -> pd.DataFrame:
     """One row per recorded event, all replicates stacked."""
-    frames = [
-        pd.DataFrame(o.events, columns=list(EventRow._fields)).assign(replicate=o.index)
-        for o in outcomes
-    ]
+    frames = [events_table(o.events, o.event_runs).assign(replicate=o.index) for o in outcomes]
     events = (
         pd.concat(frames, ignore_index=True)
         if frames

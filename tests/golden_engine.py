@@ -50,6 +50,9 @@ def measure(scenario: str, overrides: list[str]) -> list[dict[str, Any]]:
     out = []
     for i, seed in enumerate(seeds):
         r = simulate_replicate(plan, seed, i, record_events=True)
+        periodic = [EventRow(run.first_s + j * run.step_s, run.kind, "", -1, run.duration_s)
+                    for run in r.event_runs for j in range(run.n)]  # fmt: skip
+        events = [*r.events, *periodic]
         out.append(
             {
                 "wall_s": r.wall_s,
@@ -63,10 +66,10 @@ def measure(scenario: str, overrides: list[str]) -> list[dict[str, Any]]:
                 "persists_lost": r.persists_lost,
                 "phase_training_s": r.phase_training_s,
                 "retired": r.retired,
-                "events": len(r.events),
-                "event_seconds": sum(e.duration_s for e in r.events),
-                "event_kinds": sorted({e.kind for e in r.events}),
-                "event_digest": _digest(r.events),
+                "events": len(events),
+                "event_seconds": sum(e.duration_s for e in events),
+                "event_kinds": sorted({e.kind for e in events}),
+                "event_digest": _digest(events),
             }
         )
     return out
