@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
@@ -297,6 +296,8 @@ GROUPS: dict[str, type] = {
 
 def register_configs() -> None:
     """Put the schema in Hydra's ConfigStore: ``base_config`` and one ``base_<group>`` per group."""
+    from hydra.core.config_store import ConfigStore  # Hydra only for those who compose
+
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     for group, schema in GROUPS.items():
