@@ -12,7 +12,6 @@ from conftest import REPO, run_command
 import sim
 from sim.compare import run_variants
 from sim.memory import memory_per_device
-from sim.model import parameter_count
 
 HARDWARE = sorted(p.stem for p in (REPO / "conf" / "hardware").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
@@ -77,7 +76,6 @@ def test_each_model_fits_on_h100s_when_fully_sharded(name: str) -> None:
     )  # fmt: skip
     memory = memory_per_device(config)
     assert memory.fits, memory.describe()
-    assert parameter_count(config.model) > 1e9
 
 
 def test_cpu_scenario_runs_end_to_end(tmp_path: Path) -> None:

@@ -136,7 +136,6 @@ def test_multilevel_beats_every_single_level_policy_on_llama_405b() -> None:
     for name, result in singles.items():
         assert multilevel.summary["time_to_train_days"] < result.summary["time_to_train_days"], name
     assert multilevel.summary["restores_from_memory"] > 0
-    assert multilevel.summary["restores_from_storage"] >= 0
     assert singles["daly"].summary["restores_from_memory"] == 0
 
 
