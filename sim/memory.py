@@ -143,6 +143,12 @@ def microbatches_per_replica(config: Config) -> int:
     return max(1, config.workload.global_batch_size // (par.dp * par.micro_batch_size))
 
 
+def microbatch_tokens(config: Config) -> float:
+    """Tokens of one micro-batch on one device: context parallelism splits each sequence."""
+    par = config.parallelism
+    return par.micro_batch_size * config.workload.seq_len / par.cp
+
+
 def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
     """Parameters held by one tensor-parallel rank of each pipeline stage."""
     layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
@@ -174,13 +180,11 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     in_flight = microbatches_per_replica(config)
     layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
     shards = par.dp * par.cp  # ranks holding the same parameters
-    logits = (
-        LOGIT_BYTES * config.workload.seq_len / par.cp * par.micro_batch_size * model.vocab_size
-    ) / par.tp
+    tokens = microbatch_tokens(config)
+    logits = LOGIT_BYTES * tokens * model.vocab_size / par.tp
     stages = []
     # Freed stage inputs (Llama 3 paper, Section 3.3.2): a chunk's received input is not kept
     # through backward; the chunk's first norm keeps what its backward needs.
-    tokens = config.workload.seq_len / par.cp * par.micro_batch_size
     chunk_input = tokens * model.hidden * precision.activation
     chunk_input /= par.tp if par.sequence_parallel else 1
     for i, (params, n_layers) in enumerate(zip(stage_parameters(model, par), layers, strict=True)):

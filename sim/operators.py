@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.config import Config
-from sim.memory import PRECISIONS
+from sim.memory import PRECISIONS, microbatch_tokens
 from sim.model import head_dim, kv_dim
 
 FP32_PEAK_SHARE = 0.5  # ASSUMPTION: FP32 training runs on TF32-class units at half the BF16 rate
@@ -88,7 +88,7 @@ def layer_time(config: Config, dev: Device) -> LayerTime:
     value = PRECISIONS[par.dtype].activation
     t, h, f = par.tp, model.hidden, model.ffn_hidden
     seq_q = work.seq_len / par.cp  # this device's queries of each sequence
-    tokens = par.micro_batch_size * seq_q
+    tokens = microbatch_tokens(config)
     kv = kv_dim(model)
     up = (2 if model.mlp == "swiglu" else 1) * f
     shapes = [(h + 2 * kv) / t, h], [h, h / t], [up / t, h], [h, f / t]  # (n, k) per GEMM
@@ -135,9 +135,9 @@ def layer_time(config: Config, dev: Device) -> LayerTime:
 def logits_time(config: Config, dev: Device) -> float:
     """The last stage's extra work per micro-batch: final norm, output projection (vocabulary
     split over TP) and the cross-entropy loss over FP32 logits, forward and backward."""
-    model, par, work = config.model, config.parallelism, config.workload
+    model, par = config.model, config.parallelism
     value = PRECISIONS[par.dtype].activation
-    tokens = par.micro_batch_size * work.seq_len / par.cp
+    tokens = microbatch_tokens(config)
     vocab = model.vocab_size / par.tp
     projection = 3.0 * dev.gemm_s(tokens, vocab, model.hidden, value)
     loss = dev.memory_s(LOSS_PASSES * tokens * vocab * 4.0)
@@ -147,10 +147,8 @@ def logits_time(config: Config, dev: Device) -> float:
 
 def embedding_time(config: Config, dev: Device) -> float:
     """The first stage's lookup: write the embeddings forward, scatter-add gradients backward."""
-    par, work = config.parallelism, config.workload
-    tokens = par.micro_batch_size * work.seq_len / par.cp
-    value = PRECISIONS[par.dtype].activation
-    return dev.memory_s(3.0 * tokens * config.model.hidden * value)
+    value = PRECISIONS[config.parallelism.dtype].activation
+    return dev.memory_s(3.0 * microbatch_tokens(config) * config.model.hidden * value)
 
 
 def optimizer_time(local_parameters: float, config: Config, dev: Device) -> float:

@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 from sim.collectives import link
 from sim.config import Config
-from sim.memory import PRECISIONS, microbatches_per_replica, stage_layers, stage_parameters
+from sim.memory import (
+    PRECISIONS,
+    microbatch_tokens,
+    microbatches_per_replica,
+    stage_layers,
+    stage_parameters,
+)
 from sim.model import kv_dim, model_flops_per_token, training_flops_per_token
 from sim.operators import device, embedding_time, layer_time, logits_time, optimizer_time
 
@@ -84,7 +90,7 @@ def throughput(config: Config) -> Throughput:
     dev = device(config)
     value = PRECISIONS[par.dtype].activation
     grad = PRECISIONS[par.dtype].gradients
-    tokens_mb = par.micro_batch_size * work.seq_len / par.cp  # one micro-batch on one device
+    tokens_mb = microbatch_tokens(config)
     layer = layer_time(config, dev)
 
     # Tensor parallelism on the full activation of the micro-batch's tokens. Without sequence
