@@ -32,6 +32,21 @@ class Ledger:
     def add(self, bucket: Bucket, seconds: float) -> None:
         self.seconds[bucket] += seconds
 
+    def train(self, wall_s: float, straggler: float, elastic: float, data: float) -> None:
+        """Wall time trained at reduced speed: the full-speed share is productive, the rest is
+        lost to the data pipeline, the slowest server or the missing replicas."""
+        seconds = self.seconds
+        if straggler == elastic == data == 1.0:  # the common case, kept cheap
+            seconds[Bucket.PRODUCTIVE] += wall_s
+            return
+        seconds[Bucket.PRODUCTIVE] += wall_s * straggler * elastic * data
+        if data < 1.0:
+            seconds[Bucket.DATA_STALL] += wall_s * straggler * elastic * (1.0 - data)
+        if straggler < 1.0:
+            seconds[Bucket.STRAGGLER_SLOWDOWN] += wall_s * elastic * (1.0 - straggler)
+        if elastic < 1.0:
+            seconds[Bucket.DEGRADED_CAPACITY] += wall_s * (1.0 - elastic)
+
     def roll_back(self, to_productive_s: float) -> float:
         """Reclassify productive time beyond ``to_productive_s`` as lost; return how much."""
         lost = self.seconds[Bucket.PRODUCTIVE] - to_productive_s

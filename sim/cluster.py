@@ -77,7 +77,8 @@ class SparePool:
     ) -> None:
         self._env = env
         self._store = simpy.Store(env)
-        self._store.items = list(spare_ids)
+        for server in spare_ids:
+            self._store.put(server)
         self._repair_time = repair_time
         self._benches = simpy.Resource(env, repair_slots) if repair_slots else None
         self._retire_after = retire_after
@@ -91,7 +92,9 @@ class SparePool:
 
     def take(self) -> int:
         """A free spare's id, at once (check ``free`` first)."""
-        return int(self._store.items.pop(0))
+        spare = self._store.get()
+        assert spare.triggered, "take a spare only when one is free"
+        return int(spare.value)
 
     def request(self) -> simpy.resources.store.StoreGet:
         """An event whose value is a spare's id once one is free; cancel it if no longer wanted."""

@@ -105,9 +105,8 @@ def simulate_replicate(
                 rng=np.random.default_rng(straggler_seed),
             )
         )
-    env.run(until=env.any_of([job.process, env.timeout(plan.limit_s)]))
+    env.run(until=env.any_of([job.finished, env.timeout(plan.limit_s)]))
     job.stop()
-    env.run(until=job.process)
     return ReplicateOutcome(
         index=index,
         wall_s=env.now,

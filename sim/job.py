@@ -1,9 +1,12 @@
-"""The training job: a SimPy process that trains, checkpoints, fails, recovers and rolls back.
+"""The training job: a state machine on the SimPy clock that trains, checkpoints, fails, recovers
+and rolls back.
 
-Between events, progress is elapsed time times the job's speed; the job only wakes at state
-changes (segment end, checkpoint end, failure, recovery steps, slowdowns, planned stops), never once
-per training step. Interrupt causes: a ``Failure``, ``PLANNED``, ``SPEED`` (the speed changed:
-re-plan the current wait) and ``STOP`` (the horizon).
+The job is always in one activity (a run of periodic checkpoint cycles, a training segment, a
+fixed wait, a wait for a spare) and holds one pending wake-up, the activity's end. An interruption
+(a ``Failure``, ``PLANNED``, ``SPEED``: the speed changed, ``STOP``: the horizon) settles the
+activity at the moment it arrives, booking what was done, and starts the next; the wake-up it
+replaced is ignored when it fires. So the job costs events at state changes only, never one per
+training step or per checkpoint, and no generator or SimPy interrupt per change.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import bisect
 import itertools
 import math
 from collections import Counter
-from collections.abc import Generator
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import simpy
 
@@ -22,15 +26,18 @@ from sim.checkpointing import REGISTRY, Checkpoint, Costs, Periodic, make_policy
 from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
+from sim.pace import Pace
 from sim.plan import JobPlan
 from sim.restore_points import MEMORY, STORAGE, RestorePoint, RestorePoints
 from sim.storage import SharedStore
 
-Steps = Generator[simpy.Event, Any, None]
 STOP = object()
 SPEED = object()
 PLANNED = Planned()
-MIN_CYCLES = 2  # periodic checkpoint cycles worth one timeout instead of one each
+MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
+
+Steps = tuple[tuple[Bucket, float], ...]
+Settle = Callable[[object], bool]  # an activity's answer to an interruption: True, it carries on
 
 
 class Cycle(NamedTuple):
@@ -41,6 +48,22 @@ class Cycle(NamedTuple):
     train_wall_s: float  # wall time of the interval's training
     straggler: float
     data: float
+
+
+@dataclass
+class Segment:
+    """Training up to the next checkpoint, and its write; split into pieces at phase ends."""
+
+    checkpoint: Checkpoint
+    segment_s: float  # training work up to the checkpoint
+    done_s: float  # of which done
+    write_left: float  # stall still to come once the work is done
+
+    def cut(self, write_s: float) -> None:
+        """A planned stop: checkpoint the work done so far to storage, now."""
+        self.segment_s = self.done_s
+        self.write_left = write_s
+        self.checkpoint = Checkpoint(self.done_s, write_s, storage=True)
 
 
 class TrainingJob:
@@ -64,6 +87,7 @@ class TrainingJob:
         self.spares = spares
         self.ledger = ledger
         self.log = log
+        self.finished = env.event()  # succeeds when the job ends: work done or stopped
         self.remaining_s = plan.work_s  # training work not yet committed by a checkpoint
         self.missing: list[int] = []  # slots whose server was lost and not yet replaced
         self.interruptions: Counter[str] = Counter()
@@ -73,8 +97,6 @@ class TrainingJob:
         self._planned_pending = False
         self._planned_queued = 0  # stops that came during another stop's maintenance
         self._detection_s = plan.detection_s
-        self._slow: Counter[float] = Counter()  # speeds of the servers running slow now
-        self._elastic_speed = 1.0
         self.policy = make_policy(
             plan.policy,
             plan.interval_s,
@@ -92,12 +114,15 @@ class TrainingJob:
         phases = plan.phase_plans
         # Where each phase ends in work done; the last never does (no float edge to stop at).
         self._phase_ends = [*itertools.accumulate(p.work_s for p in phases[:-1]), math.inf]
-        self._data_speed = [p.data_speed for p in phases]
+        self.pace = Pace([p.data_speed for p in phases])
         self._phase: int | None = None  # the phase the data pipeline serves; None: fresh start
         self.phase_training_s = [0.0] * len(phases)  # wall time spent training in each phase
         silent_window_s = max((c.detection_s for c in plan.categories if c.silent), default=0.0)
         self._points = RestorePoints(plan.work_s, silent_window_s)
-        self.process = env.process(self._run())
+        self._wake: simpy.Event | None = None  # the current activity's end; others are stale
+        self._then: Callable[[], None] = self._next
+        self._settle: Settle = lambda cause: False
+        self._next()
 
     # -- what the interruption sources call ------------------------------------------------
 
@@ -105,70 +130,92 @@ class TrainingJob:
     def done(self) -> bool:
         return self.remaining_s <= 0.0
 
+    @property
+    def ended(self) -> bool:
+        return self.finished.triggered
+
     def fail(self, failure: Failure) -> None:
-        if not self.process.is_alive or (self._recovering and not self.plan.fail_during_recovery):
+        if self.ended or (self._recovering and not self.plan.fail_during_recovery):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
-            self.env.process(self._detect_late(failure))
+            # Silent corruption: the job trains on until it is noticed ``detection_s`` later.
+            corrupted_at = self.env.now
+            noticed = self.env.timeout(failure.detection_s)
+            noticed.callbacks.append(lambda _: self._noticed(failure, corrupted_at))
         else:
-            self.process.interrupt(failure)
+            self._interrupt(failure)
 
     def planned_stop(self) -> None:
         self.planned += 1
-        if not self.process.is_alive or self._recovering:
+        if self.ended or self._recovering:
             return  # a recovery under way takes the maintenance with it
         if self._planned_pending:
             self._planned_queued += 1
         else:
-            self.process.interrupt(PLANNED)
+            self._interrupt(PLANNED)
 
     def slow_down(self, slot: int, speed: float, duration_s: float) -> None:
-        self.env.process(self._slow_period(slot, speed, duration_s))
+        self.log.record(self.env.now, "slowdown", "", self.fleet.slot_server[slot], duration_s)
+        self.pace.slow_down(speed)
+        self._speed_changed()
+        over = self.env.timeout(duration_s)
+        over.callbacks.append(lambda _: self._sped_up(speed))
 
     def stop(self) -> None:
-        """End the job where it stands (the horizon), booking the phase in progress."""
-        if self.process.is_alive:
-            self.process.interrupt(STOP)
+        """End the job where it stands (the horizon), booking the activity in progress."""
+        if not self.ended:
+            self._interrupt(STOP)
 
-    # -- the job's life ----------------------------------------------------------------------
+    # -- the state machine ---------------------------------------------------------------------
 
-    @property
-    def _straggler_speed(self) -> float:
-        return min(self._slow) if self._slow else 1.0
+    def _wait(self, event: simpy.Event, then: Callable[[], None], settle: Settle) -> None:
+        """Make ``event`` the current activity's end: ``then`` runs when it fires, ``settle``
+        if an interruption comes first."""
+        event.callbacks.append(self._woken)
+        self._wake, self._then, self._settle = event, then, settle
 
-    def _run(self) -> Steps:
-        while not self.done:
-            try:
-                if self._recovering:
-                    yield from self._recover()
-                    self._recovering = False
-                elif self._planned_pending:
-                    yield from self._maintenance()
-                    if self._planned_queued:
-                        self._planned_queued -= 1
-                    else:
-                        self._planned_pending = False
-                else:
-                    cycles = self._cycles_ahead()
-                    if cycles >= MIN_CYCLES:
-                        yield from self._train_cycles(cycles)
-                    else:
-                        yield from self._train_segment()
-            except simpy.Interrupt as interrupt:
-                cause = interrupt.cause
-                if cause is STOP:
-                    return
-                if isinstance(cause, Failure):
-                    self._on_failure(cause)
-                elif cause is PLANNED and not self._recovering:
-                    self._planned_pending = True
-        self.log.record(self.env.now, "training_done", "", -1, 0.0)
+    def _woken(self, event: simpy.Event) -> None:
+        if event is self._wake:
+            self._wake = None
+            self._then()
+
+    def _interrupt(self, cause: object) -> None:
+        if self._settle(cause):
+            return
+        self._wake = None
+        self._training = False
+        if cause is STOP:
+            self.finished.succeed()
+            return
+        if isinstance(cause, Failure):
+            self._on_failure(cause)
+        elif cause is PLANNED and not self._recovering:
+            self._planned_pending = True
+        self._next()
+
+    def _next(self) -> None:
+        """Start what comes next: recovery, maintenance, or training."""
+        if self.done:
+            self.log.record(self.env.now, "training_done", "", -1, 0.0)
+            self.finished.succeed()
+        elif self._recovering:
+            self._recover()
+        elif self._planned_pending:
+            self._maintenance()
+        else:
+            cycles = self._cycles_ahead()
+            if cycles >= MIN_CYCLES:
+                self._train_cycles(cycles)
+            else:
+                self._train_segment()
+
+    # -- training --------------------------------------------------------------------------------
 
     def _cycles_ahead(self) -> int:
-        """Whole checkpoint cycles of a periodic policy that can run as one timeout: the same
+        """Whole checkpoint cycles of a periodic policy that can run as one wait: the same
         interval, the phase already being served, no elastic state to revisit at checkpoints,
         and one cycle left to the ordinary path before the work or the phase ends."""
-        if type(self.policy) is not Periodic or self.missing or self._elastic_speed != 1.0:
+        if type(self.policy) is not Periodic or self.missing or self.pace.elastic != 1.0:
             return 0
         interval = self.policy.next(self.env.now).interval_s  # a Periodic's is fixed
         position = self.plan.work_s - self.remaining_s
@@ -180,22 +227,21 @@ class TrainingJob:
         room = min(self.remaining_s, self._phase_ends[phase] - position)
         return max(0, math.floor(room / interval) - 1)
 
-    def _train_cycles(self, cycles: int) -> Steps:
-        """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) in one
-        timeout. What an interruption finds is computed: the whole cycles done, then the part of
-        the current one, which the ordinary path resumes after a slowdown or a planned stop."""
+    def _train_cycles(self, cycles: int) -> None:
+        """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) as one
+        wait. What an interruption finds is computed: the whole cycles done, then the part of
+        the current one, which a training segment resumes after a slowdown or a planned stop."""
         checkpoint = self.policy.next(self.env.now)
         interval, write_s = checkpoint.interval_s, checkpoint.stall_s
-        straggler, data = self._straggler_speed, self._data_speed[self._phase or 0]
+        straggler, data = self.pace.straggler, self.pace.data(self._phase or 0)
         speed = straggler * data
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
         cycle = Cycle(interval, write_s, train_wall, straggler, data)
         start = self.env.now
-        self._training = True
-        try:
-            yield self.env.timeout(cycles * cycle_wall)
-        except simpy.Interrupt as interrupt:
+
+        def settle(cause: object) -> bool:
+            self._training = False
             elapsed = self.env.now - start
             done = min(cycles, math.floor(elapsed / cycle_wall))
             self._cycles_done(start, done, cycle)
@@ -204,20 +250,22 @@ class TrainingJob:
             if trained > 0.0:
                 self._book_training(trained, straggler, 1.0, data, self._phase or 0)
             stalled = self._book_stall(start + done * cycle_wall + train_wall, into - trained)
-            if interrupt.cause is not PLANNED and interrupt.cause is not SPEED:
-                raise
-            if interrupt.cause is PLANNED:
+            if cause is not PLANNED and cause is not SPEED:
+                return False
+            if cause is PLANNED:
                 self._planned_pending = True
-            self._training = False
-            yield from self._train_segment(
-                trained * speed,
-                write_s - stalled,
-                cut=interrupt.cause is PLANNED and into < train_wall,
+            self._train_segment(
+                trained * speed, write_s - stalled, cut=cause is PLANNED and into < train_wall
             )
-            return
-        finally:
+            return True
+
+        def done() -> None:
             self._training = False
-        self._cycles_done(start, cycles, cycle)
+            self._cycles_done(start, cycles, cycle)
+            self._next()
+
+        self._training = True
+        self._wait(self.env.timeout(cycles * cycle_wall), done, settle)
 
     def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
         """Book whole periodic cycles and keep the restore points a later failure can need: the
@@ -253,92 +301,90 @@ class TrainingJob:
 
     def _train_segment(
         self, done_s: float = 0.0, write_left: float | None = None, *, cut: bool = False
-    ) -> Steps:
-        """Train to the next checkpoint and write it, in one timeout split on interruption. A
-        slowdown re-plans the rest; a planned stop checkpoints what is done and stops. ``done_s``
-        and ``write_left`` resume a checkpoint cycle under way; ``cut``: a planned stop came
-        while it trained, so the checkpoint comes now."""
+    ) -> None:
+        """Train to the next checkpoint and write it. ``done_s`` and ``write_left`` resume a
+        checkpoint cycle under way; ``cut``: a planned stop came while it trained, so the
+        checkpoint comes now."""
         checkpoint = self.policy.next(self.env.now)
-        segment_s = min(checkpoint.interval_s, self.remaining_s)
         if write_left is None:
             write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
+        segment = Segment(
+            checkpoint, min(checkpoint.interval_s, self.remaining_s), done_s, write_left
+        )
         if cut:
-            segment_s = done_s
-            write_left = self.plan.checkpoint_write_s
-            checkpoint = Checkpoint(segment_s, write_left, storage=True)
+            segment.cut(self.plan.checkpoint_write_s)
         self._training = True
+        self._train_piece(segment)
+
+    def _train_piece(self, segment: Segment) -> None:
+        """The segment's training up to its end or the phase's, in one wait split on
+        interruption: a slowdown re-plans the rest; a planned stop checkpoints what is done."""
         ends = self._phase_ends
-        try:
-            while True:
-                position = self.plan.work_s - self.remaining_s + done_s
-                phase = bisect.bisect_right(ends, position) if len(ends) > 1 else 0
-                if phase != self._phase:
-                    if self._phase is not None and self.plan.switch_s > 0.0:
-                        yield from self._spend((Bucket.DATA_STALL, self.plan.switch_s))
-                        if self._planned_pending and segment_s > done_s:
-                            # a planned stop came during the pipeline restart: checkpoint now
-                            segment_s = done_s
-                            write_left = self.plan.checkpoint_write_s
-                            checkpoint = Checkpoint(segment_s, write_left, storage=True)
-                    self._phase = phase
-                left = segment_s - done_s
-                piece = min(left, ends[phase] - position)
-                last = piece >= left
-                straggler = min(self._slow) if self._slow else 1.0
-                elastic = self._elastic_speed
-                data = self._data_speed[phase]
-                speed = straggler * elastic * data
-                train_wall = piece / speed
-                tail = write_left if last else 0.0
-                start = self.env.now
-                try:
-                    yield self.env.timeout(train_wall + tail)
-                except simpy.Interrupt as interrupt:
-                    elapsed = self.env.now - start
-                    trained = min(elapsed, train_wall)
-                    self._book_training(trained, straggler, elastic, data, phase)
-                    done_s += trained * speed
-                    if elapsed > train_wall:
-                        write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
-                    if interrupt.cause is PLANNED:
-                        # Write the work done so far to storage (unless the checkpoint is under
-                        # way already), then stop for maintenance.
-                        self._planned_pending = True
-                        if elapsed < train_wall:
-                            segment_s = done_s
-                            write_left = self.plan.checkpoint_write_s
-                            checkpoint = Checkpoint(segment_s, write_left, storage=True)
-                        continue
-                    if interrupt.cause is SPEED:
-                        continue
-                    raise
-                self._book_training(train_wall, straggler, elastic, data, phase)
-                done_s += piece
-                if last:
-                    self._book_stall(start + train_wall, tail)
-                    break
-        finally:
+        position = self.plan.work_s - self.remaining_s + segment.done_s
+        phase = bisect.bisect_right(ends, position) if len(ends) > 1 else 0
+        if phase != self._phase:
+            if self._phase is not None and self.plan.switch_s > 0.0:
+                self._spend(
+                    ((Bucket.DATA_STALL, self.plan.switch_s),),
+                    lambda: self._switched(segment, phase),
+                )
+                return
+            self._phase = phase
+        left = segment.segment_s - segment.done_s
+        piece = min(left, ends[phase] - position)
+        last = piece >= left
+        straggler, elastic, data = self.pace.straggler, self.pace.elastic, self.pace.data(phase)
+        speed = straggler * elastic * data
+        train_wall = piece / speed
+        tail = segment.write_left if last else 0.0
+        start = self.env.now
+
+        def settle(cause: object) -> bool:
+            elapsed = self.env.now - start
+            trained = min(elapsed, train_wall)
+            self._book_training(trained, straggler, elastic, data, phase)
+            segment.done_s += trained * speed
+            if elapsed > train_wall:
+                segment.write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
+            if cause is PLANNED:
+                # Write the work done so far to storage (unless the checkpoint is under way
+                # already), then stop for maintenance.
+                self._planned_pending = True
+                if elapsed < train_wall:
+                    segment.cut(self.plan.checkpoint_write_s)
+            elif cause is not SPEED:
+                return False
+            self._train_piece(segment)
+            return True
+
+        def done() -> None:
+            self._book_training(train_wall, straggler, elastic, data, phase)
+            segment.done_s += piece
+            if not last:
+                self._train_piece(segment)
+                return
+            self._book_stall(start + train_wall, tail)
             self._training = False
-        self.remaining_s -= segment_s
-        self._checkpointed(checkpoint, segment_s)
-        self._regrow()
+            self.remaining_s -= segment.segment_s
+            self._checkpointed(segment.checkpoint, segment.segment_s)
+            self._regrow()
+            self._next()
+
+        self._wait(self.env.timeout(train_wall + tail), done, settle)
+
+    def _switched(self, segment: Segment, phase: int) -> None:
+        """The data pipeline restarted for a new phase; a planned stop that came meanwhile
+        checkpoints now."""
+        if self._planned_pending and segment.segment_s > segment.done_s:
+            segment.cut(self.plan.checkpoint_write_s)
+        self._phase = phase
+        self._train_piece(segment)
 
     def _book_training(
         self, wall_s: float, straggler: float, elastic: float, data: float, phase: int
     ) -> None:
-        """Wall time at reduced speed: the full-speed share is productive, the rest is lost to
-        the data pipeline, the slowest server or the missing replicas."""
         self.phase_training_s[phase] += wall_s
-        if straggler == elastic == data == 1.0:  # the common case, kept cheap
-            self.ledger.seconds[Bucket.PRODUCTIVE] += wall_s
-            return
-        self.ledger.add(Bucket.PRODUCTIVE, wall_s * straggler * elastic * data)
-        if data < 1.0:
-            self.ledger.add(Bucket.DATA_STALL, wall_s * straggler * elastic * (1.0 - data))
-        if straggler < 1.0:
-            self.ledger.add(Bucket.STRAGGLER_SLOWDOWN, wall_s * elastic * (1.0 - straggler))
-        if elastic < 1.0:
-            self.ledger.add(Bucket.DEGRADED_CAPACITY, wall_s * (1.0 - elastic))
+        self.ledger.train(wall_s, straggler, elastic, data)
 
     def _book_stall(self, start: float, stall_s: float) -> float:
         if stall_s > 0.0:
@@ -361,18 +407,23 @@ class TrainingJob:
         if checkpoint.memory:
             self._points.add(RestorePoint(now, self.remaining_s, productive, MEMORY), now)
         if checkpoint.persist:
-            self.env.process(self._persist(point))
+            self._persist(point)
 
-    def _persist(self, point: RestorePoint) -> Steps:
+    def _persist(self, point: RestorePoint) -> None:
         """Write a snapshot to the shared store in the background; a failure first loses it."""
-        generation = self._generation
         assert self.store is not None, "a persisting policy needs the shared store"
-        yield self.store.transfer(self.plan.checkpoint_bytes)
-        if generation == self._generation:
-            self._points.add(point, self.env.now)
-            self.log.record(point.time_s, "persisted", "", -1, self.env.now - point.time_s)
-        else:
-            self.persists_lost += 1
+        generation = self._generation
+
+        def persisted(_: simpy.Event) -> None:
+            if generation == self._generation:
+                self._points.add(point, self.env.now)
+                self.log.record(point.time_s, "persisted", "", -1, self.env.now - point.time_s)
+            else:
+                self.persists_lost += 1
+
+        self.store.transfer(self.plan.checkpoint_bytes).callbacks.append(persisted)
+
+    # -- failures and recovery ----------------------------------------------------------------
 
     def _on_failure(self, failure: Failure) -> None:
         self.interruptions[failure.cause] += 1
@@ -410,19 +461,16 @@ class TrainingJob:
         self._planned_pending = False  # maintenance happens during the recovery
         self._planned_queued = 0
 
-    def _detect_late(self, failure: Failure) -> Steps:
-        """Silent corruption: the job trains on until it is noticed ``detection_s`` later."""
-        corrupted_at = self.env.now
-        yield self.env.timeout(failure.detection_s)
-        if self.process.is_alive:
-            self.process.interrupt(
+    def _noticed(self, failure: Failure, corrupted_at: float) -> None:
+        if not self.ended:
+            self._interrupt(
                 Failure(failure.cause, failure.slots, failure.swap, 0.0, True, corrupted_at)
             )
 
-    def _recover(self) -> Steps:
+    def _recover(self) -> None:
         """Detection, a spare for every lost server (or, elastic, go on without), restart,
         restore. A failure at any point starts recovery over; spares already in stay. With
-        enough spares free, the swap is decided now and the four steps are one timeout (the same
+        enough spares free, the swap is decided now and the four steps are one wait (the same
         spares would be taken after diagnosis: returns from repair join the back of the pool)."""
         restore_s = (
             self.plan.memory_restore_s if self._restore_level == MEMORY else self.plan.restore_s
@@ -431,50 +479,80 @@ class TrainingJob:
         resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, restore_s))
         if self.spares.free >= len(self.missing):
             self._swap_in_spares()
-            yield from self._spend(*detect, *resume)
+            self._spend((*detect, *resume), self._recovered)
         else:
-            yield from self._spend(*detect)
-            while self.missing:
-                if self.spares.free > 0:
-                    self.fleet.replace(self.missing.pop(0), self.spares.take())
-                elif self._can_shrink():
-                    self._set_elastic_speed()
-                    break
-                else:
-                    yield from self._acquire_spare()
-            yield from self._spend(*resume)
+            self._spend(detect, lambda: self._replace_missing(resume))
+
+    def _replace_missing(self, resume: Steps) -> None:
+        while self.missing:
+            if self.spares.free > 0:
+                self.fleet.replace(self.missing.pop(0), self.spares.take())
+            elif self._can_shrink():
+                self._set_elastic_speed()
+                break
+            else:
+                self._acquire_spare(lambda: self._replace_missing(resume))
+                return
+        self._spend(resume, self._recovered)
+
+    def _recovered(self) -> None:
         self.restores[self._restore_level] += 1
+        self._recovering = False
+        self._next()
 
     def _swap_in_spares(self) -> None:
         while self.missing and self.spares.free > 0:
             self.fleet.replace(self.missing.pop(0), self.spares.take())
 
-    def _maintenance(self) -> Steps:
-        yield from self._spend((Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s))
-        self.log.record(self.env.now, "planned", "", -1, self.plan.planned_duration_s)
-        yield from self._spend(
-            (Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, self.plan.restore_s)
-        )
+    def _acquire_spare(self, then: Callable[[], None]) -> None:
+        """Wait for a spare to come back from repair; a failure meanwhile still takes one
+        handed over at the same instant."""
+        start = self.env.now
+        request = self.spares.request()
 
-    def _spend(self, *steps: tuple[Bucket, float]) -> Steps:
-        """Spend consecutive fixed lengths of time, each in its bucket, as one timeout; a slowdown
-        or a planned stop changes nothing here, any other interrupt still books the part of each
-        step already spent."""
+        def settle(cause: object) -> bool:
+            if cause is SPEED or cause is PLANNED:
+                return True
+            book()
+            return False
+
+        def book() -> None:
+            if request.triggered:
+                self.fleet.replace(self.missing.pop(0), request.value)
+            else:
+                request.cancel()
+            waited = self.env.now - start
+            self.ledger.add(Bucket.WAITING_FOR_SERVERS, waited)
+            self.log.record(start, Bucket.WAITING_FOR_SERVERS.value, "", -1, waited)
+
+        def done() -> None:
+            book()
+            then()
+
+        self._wait(request, done, settle)
+
+    def _maintenance(self) -> None:
+        self._spend(((Bucket.PLANNED_MAINTENANCE, self.plan.planned_duration_s),), self._maintained)
+
+    def _maintained(self) -> None:
+        self.log.record(self.env.now, "planned", "", -1, self.plan.planned_duration_s)
+        resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, self.plan.restore_s))
+        self._spend(resume, self._back_from_maintenance)
+
+    def _back_from_maintenance(self) -> None:
+        if self._planned_queued:
+            self._planned_queued -= 1
+        else:
+            self._planned_pending = False
+        self._next()
+
+    def _spend(self, steps: Steps, then: Callable[[], None]) -> None:
+        """Spend consecutive fixed lengths of time, each in its bucket, as one wait; a slowdown
+        or a planned stop changes nothing here (a stop is carried out after it), any other
+        interruption still books the part of each step already spent."""
         started = self.env.now
-        left = sum(duration for _, duration in steps)
-        try:
-            while left > 0.0:
-                start = self.env.now
-                try:
-                    yield self.env.timeout(left)
-                    left = 0.0
-                except simpy.Interrupt as interrupt:
-                    left -= self.env.now - start
-                    if interrupt.cause is PLANNED and not self._recovering:
-                        self._planned_pending = True  # carried out once this wait is over
-                    elif interrupt.cause is not SPEED and interrupt.cause is not PLANNED:
-                        raise
-        finally:
+
+        def book() -> None:
             at = started
             for bucket, duration in steps:
                 spent = min(duration, self.env.now - at)
@@ -485,25 +563,25 @@ class TrainingJob:
                 if spent < duration:
                     break
 
-    def _acquire_spare(self) -> Steps:
-        start = self.env.now
-        request = self.spares.request()
-        try:
-            while not request.processed:
-                try:
-                    yield request
-                except simpy.Interrupt as interrupt:
-                    if interrupt.cause is SPEED or interrupt.cause is PLANNED:
-                        continue
-                    raise
-        finally:
-            if request.triggered:  # handed over, even if a failure struck at the same instant
-                self.fleet.replace(self.missing.pop(0), request.value)  # type: ignore[arg-type]
-            else:
-                request.cancel()
-            waited = self.env.now - start
-            self.ledger.add(Bucket.WAITING_FOR_SERVERS, waited)
-            self.log.record(start, Bucket.WAITING_FOR_SERVERS.value, "", -1, waited)
+        def settle(cause: object) -> bool:
+            if cause is PLANNED:
+                if not self._recovering:
+                    self._planned_pending = True
+                return True
+            if cause is SPEED:
+                return True
+            book()
+            return False
+
+        def done() -> None:
+            book()
+            then()
+
+        total = sum(duration for _, duration in steps)
+        if total > 0.0:
+            self._wait(self.env.timeout(total), done, settle)
+        else:
+            done()
 
     # -- elastic capacity and slowdowns -------------------------------------------------------
 
@@ -514,24 +592,18 @@ class TrainingJob:
         return self.plan.elastic and self._replicas_lost() < self.plan.replicas
 
     def _set_elastic_speed(self) -> None:
-        self._elastic_speed = 1.0 - self._replicas_lost() / self.plan.replicas
+        self.pace.elastic = 1.0 - self._replicas_lost() / self.plan.replicas
 
     def _regrow(self) -> None:
         """Elastic: take back free spares at a checkpoint, without a restart."""
         self._swap_in_spares()
-        if self._elastic_speed < 1.0:
+        if self.pace.elastic < 1.0:
             self._set_elastic_speed()
 
-    def _slow_period(self, slot: int, speed: float, duration_s: float) -> Steps:
-        self.log.record(self.env.now, "slowdown", "", self.fleet.slot_server[slot], duration_s)
-        self._slow[speed] += 1
-        self._speed_changed()
-        yield self.env.timeout(duration_s)
-        self._slow[speed] -= 1
-        if self._slow[speed] == 0:
-            del self._slow[speed]
+    def _sped_up(self, speed: float) -> None:
+        self.pace.speed_up(speed)
         self._speed_changed()
 
     def _speed_changed(self) -> None:
-        if self._training and self.process.is_alive:
-            self.process.interrupt(SPEED)
+        if self._training and not self.ended:
+            self._interrupt(SPEED)

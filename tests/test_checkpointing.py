@@ -75,7 +75,7 @@ def run_job(
             job.fail(failure)
 
     env.process(strike())
-    env.run(until=job.process)
+    env.run(until=job.finished)
     return job
 
 
