@@ -94,7 +94,7 @@ class SparePool:
         """A free spare's id, at once (check ``free`` first)."""
         spare = self._store.get()
         assert spare.triggered, "take a spare only when one is free"
-        return int(spare.value)
+        return int(spare.value)  # type: ignore[arg-type]
 
     def request(self) -> simpy.resources.store.StoreGet:
         """An event whose value is a spare's id once one is free; cancel it if no longer wanted."""

@@ -518,7 +518,7 @@ class TrainingJob:
 
         def book() -> None:
             if request.triggered:
-                self.fleet.replace(self.missing.pop(0), request.value)
+                self.fleet.replace(self.missing.pop(0), int(request.value))  # type: ignore[arg-type]
             else:
                 request.cancel()
             waited = self.env.now - start
