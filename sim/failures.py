@@ -11,7 +11,7 @@ import heapq
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import simpy
@@ -39,9 +39,8 @@ class Category:
     silent: bool
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One unexpected interruption, as the job sees it."""
+class Failure(NamedTuple):
+    """One unexpected interruption, as the job sees it (a tuple: one is made per failure)."""
 
     cause: str
     slots: tuple[int, ...]  # job slots whose servers are lost; empty for a job-wide failure

@@ -28,7 +28,7 @@ from sim.events import EventLog
 from sim.failures import Failure, Planned
 from sim.pace import Pace
 from sim.plan import JobPlan
-from sim.restore_points import MEMORY, STORAGE, RestorePoint, RestorePoints
+from sim.restore_points import MEMORY, STORAGE, PointRun, RestorePoint, RestorePoints
 from sim.storage import SharedStore
 
 STOP = object()
@@ -104,6 +104,7 @@ class TrainingJob:
             plan.mtbf_guess_s,
             plan.persist_every,
         )
+        self._loses_work = REGISTRY[plan.policy].loses_work
         self.checkpoints = 0
         self.intervals_s = 0.0  # sum of the intervals used, for their mean
         self.last_interval_s = math.nan
@@ -268,8 +269,7 @@ class TrainingJob:
         self._wait(self.env.timeout(cycles * cycle_wall), done, settle)
 
     def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
-        """Book whole periodic cycles and keep the restore points a later failure can need: the
-        newest, and those a silent corruption found late could roll back to."""
+        """Book whole periodic cycles and the run of restore points they left."""
         if cycles <= 0:
             return
         interval, write_s, train_wall, straggler, data = cycle
@@ -283,20 +283,10 @@ class TrainingJob:
         self.intervals_s += cycles * interval
         self.last_interval_s = interval
         remaining, productive = self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE]
-        end = start + cycles * cycle_wall
-        oldest_needed = end - self._points.silent_window_s - cycle_wall
-        first = max(1, cycles - math.ceil((end - oldest_needed) / cycle_wall))
-        for j in range(first, cycles + 1):
-            back = cycles - j
-            self._points.add(
-                RestorePoint(
-                    start + j * cycle_wall,
-                    remaining - j * interval,
-                    productive - back * interval,
-                    STORAGE,
-                ),
-                self.env.now,
-            )
+        first = RestorePoint(
+            start + cycle_wall, remaining - interval, productive - (cycles - 1) * interval, STORAGE
+        )
+        self._points.add_run(PointRun(first, cycles, cycle_wall, interval), self.env.now)
         self.remaining_s = remaining - cycles * interval
 
     def _train_segment(
@@ -433,7 +423,7 @@ class TrainingJob:
         # copy with it unless a peer holds one; a corruption found late rules out later points.
         memory_lost = failure.swap and bool(failure.slots) and not self.plan.peer_replica
         late = not math.isnan(failure.corrupted_at)
-        lossless = not REGISTRY[self.plan.policy].loses_work
+        lossless = not self._loses_work
         if lossless:  # the upper bound: every second trained is kept, corrupted or not
             productive = self.ledger.seconds[Bucket.PRODUCTIVE]
             now = RestorePoint(self.env.now, self.plan.work_s - productive, productive, STORAGE)
@@ -553,12 +543,12 @@ class TrainingJob:
         started = self.env.now
 
         def book() -> None:
-            at = started
+            at, now, seconds, log = started, self.env.now, self.ledger.seconds, self.log
             for bucket, duration in steps:
-                spent = min(duration, self.env.now - at)
-                self.ledger.add(bucket, spent)
-                if duration > 0.0:
-                    self.log.record(at, bucket.value, "", -1, spent)
+                spent = min(duration, now - at)
+                seconds[bucket] += spent
+                if duration > 0.0 and log.enabled:
+                    log.record(at, bucket.value, "", -1, spent)
                 at += spent
                 if spent < duration:
                     break

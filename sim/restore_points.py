@@ -3,20 +3,23 @@
 A restore point is where the job stood when a checkpoint completed: ``storage`` (on the shared
 store, survives anything) or ``memory`` (host memory, lost with its server unless a peer holds a
 copy). A failure goes back to the newest point it left intact; a silent corruption found late
-rules out the points taken after it was introduced.
+rules out the points taken after it was introduced. Periodic checkpoints are kept as runs (the
+first point, a count and a spacing), so a run of thousands costs one entry; a failure derives the
+point it needs.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 from typing import NamedTuple
 
 MEMORY, STORAGE = "memory", "storage"
-PRUNE_AT = 32  # points kept before the unneeded ones are dropped (pruning is O(n))
+PRUNE_AT = 32  # runs kept before the unneeded ones are dropped (pruning is O(n))
 
 
 class RestorePoint(NamedTuple):
-    """A checkpoint the job can roll back to (a tuple: one is made per checkpoint kept)."""
+    """A checkpoint the job can roll back to."""
 
     time_s: float
     remaining_s: float  # work left to do from it
@@ -24,45 +27,112 @@ class RestorePoint(NamedTuple):
     level: str  # MEMORY or STORAGE
 
 
+class PointRun(NamedTuple):
+    """``n`` points of one level, ``step_s`` apart in time and ``work_s`` apart in work done."""
+
+    first: RestorePoint
+    n: int = 1
+    step_s: float = 0.0
+    work_s: float = 0.0
+
+    def point(self, j: int) -> RestorePoint:
+        first = self.first
+        return RestorePoint(
+            self._time(j),
+            first.remaining_s - j * self.work_s,
+            first.productive_s + j * self.work_s,
+            first.level,
+        )
+
+    @property
+    def last_s(self) -> float:
+        return self.first.time_s + (self.n - 1) * self.step_s
+
+    def until(self, time_s: float) -> PointRun | None:
+        """The points at or before ``time_s``; None if there are none."""
+        if self.last_s <= time_s:
+            return self
+        if self.first.time_s > time_s:
+            return None
+        j = self._index(time_s)
+        if self._time(j) > time_s:
+            j -= 1
+        return self._replace(n=j + 1)
+
+    def since(self, time_s: float) -> PointRun | None:
+        """The points at or after ``time_s``; None if there are none."""
+        if self.first.time_s >= time_s:
+            return self
+        if self.last_s < time_s:
+            return None
+        j = self._index(time_s)
+        if self._time(j) < time_s:
+            j += 1
+        return self._replace(first=self.point(j), n=self.n - j)
+
+    def _time(self, j: int) -> float:
+        return self.first.time_s + j * self.step_s
+
+    def _index(self, time_s: float) -> int:
+        """The point nearest ``time_s``, for a time within the run."""
+        return min(self.n - 1, max(0, round((time_s - self.first.time_s) / self.step_s)))
+
+
+def _order(run: PointRun) -> tuple[float, bool]:
+    return run.first.time_s, run.first.level == MEMORY  # at equal times memory sorts last
+
+
 class RestorePoints:
-    """The points in time order, pruned to those a future failure can still need: the newest
+    """The point runs in time order, pruned to what a future failure can still need: the newest
     storage point, and those within ``silent_window_s`` (the longest silent-corruption
     detection) before now."""
 
     def __init__(self, work_s: float, silent_window_s: float) -> None:
-        self.points = [RestorePoint(0.0, work_s, 0.0, STORAGE)]
+        self.runs = [PointRun(RestorePoint(0.0, work_s, 0.0, STORAGE))]
         self.silent_window_s = silent_window_s
 
+    @property
+    def points(self) -> list[RestorePoint]:
+        """Every point kept, in time order."""
+        return [run.point(j) for run in self.runs for j in range(run.n)]
+
     def add(self, point: RestorePoint, now: float) -> None:
-        points = self.points
-        if point.time_s > points[-1].time_s:
-            points.append(point)
-        else:  # a background persist, or a memory copy: at equal times memory sorts last
-            bisect.insort(points, point, key=lambda p: (p.time_s, p.level == MEMORY))
-        if len(points) >= PRUNE_AT:
+        self.add_run(PointRun(point), now)
+
+    def add_run(self, run: PointRun, now: float) -> None:
+        runs = self.runs
+        if run.first.time_s > runs[-1].last_s:
+            runs.append(run)
+        else:  # a background persist, or a memory copy
+            bisect.insort(runs, run, key=_order)
+        if len(runs) >= PRUNE_AT:
             self._prune(now)
 
     def _prune(self, now: float) -> None:
-        storage = [p.time_s for p in self.points if p.level == STORAGE]
-        before = [t for t in storage if t <= now - self.silent_window_s]
-        keep_from = min(storage[-1], before[-1] if before else storage[0])
-        self.points = [p for p in self.points if p.time_s >= keep_from]
+        storage = [run for run in self.runs if run.first.level == STORAGE]
+        before = [r for run in storage if (r := run.until(now - self.silent_window_s))]
+        newest = max(run.last_s for run in storage)
+        keep_from = min(newest, before[-1].last_s if before else storage[0].first.time_s)
+        self.runs = [r for run in self.runs if (r := run.since(keep_from))]
 
     def roll_back(self, *, memory_lost: bool, corrupted_at: float | None) -> RestorePoint:
         """The newest point a failure left (memory points gone with their server unless a peer
         holds them; none after a corruption found late), forgetting the points after it."""
-        point = next(
-            p
-            for p in reversed(self.points)
-            if (p.level == STORAGE or not memory_lost)
-            and (corrupted_at is None or p.time_s <= corrupted_at)
-        )
-        self.points = [
-            p for p in self.points
-            if p.time_s <= point.time_s and (p.level == STORAGE or not memory_lost)
-        ]  # fmt: skip
-        return point
+        runs = self.runs
+        for i in range(len(runs) - 1, -1, -1):
+            run: PointRun | None = runs[i]
+            assert run is not None
+            if memory_lost and run.first.level == MEMORY:
+                continue
+            if corrupted_at is not None and (run := run.until(corrupted_at)) is None:
+                continue
+            older = runs[:i]
+            if memory_lost:
+                older = [r for r in older if r.first.level == STORAGE]
+            self.runs = [*older, run]
+            return run.point(run.n - 1)
+        raise AssertionError("the start of the job is always a restore point")
 
     def reset(self, point: RestorePoint) -> None:
         """Only ``point`` remains (a lossless policy keeps everything trained)."""
-        self.points = [point]
+        self.runs = [PointRun(point)]
