@@ -10,8 +10,47 @@ the instances as values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from omegaconf import MISSING
+
+from sim.checkpointing import PolicyName
+
+# Options are enums, so the schema itself lists the valid ones (OmegaConf matches member names).
+
+
+class HardwareKind(StrEnum):
+    gpu = "gpu"
+    cpu = "cpu"
+
+
+class FailureKind(StrEnum):
+    catalogue = "catalogue"  # failures.categories
+    node_rate = "node_rate"  # one rate per server
+
+
+class Scope(StrEnum):
+    """What one failure takes down."""
+
+    device = "device"
+    server = "server"
+    switch = "switch"
+    job = "job"
+    cluster = "cluster"
+
+
+class Distribution(StrEnum):
+    """Times between failures or to repair, mean-matched (sim/distributions.py)."""
+
+    exponential = "exponential"
+    weibull = "weibull"
+    lognormal = "lognormal"
+    empirical = "empirical"  # failure categories only
+
+
+class Recovery(StrEnum):
+    swap = "swap"  # replace the lost servers with spares and repair them
+    restart = "restart"  # restart in place
 
 
 @dataclass
@@ -20,7 +59,7 @@ class HardwareConfig:
     sockets, and their memory is the host DRAM."""
 
     name: str = MISSING
-    kind: str = "gpu"  # "gpu" or "cpu"
+    kind: HardwareKind = HardwareKind.gpu
     device: str = MISSING
     devices_per_server: int = MISSING
     peak_tflops_bf16: float = MISSING  # dense, per device
@@ -150,12 +189,12 @@ class FailureCategory:
     servers with spares and repair them) or ``restart`` (restart in place).
     """
 
-    scope: str = "server"
+    scope: Scope = Scope.server
     rate_per_1000_server_days: float = MISSING
-    distribution: str = "exponential"  # exponential, weibull, lognormal or empirical
+    distribution: Distribution = Distribution.exponential
     shape: float = 1.0  # Weibull shape k, or lognormal sigma; the mean stays 1 / rate
     empirical: list[float] = field(default_factory=list)  # times between failures, rescaled
-    recovery: str = "swap"
+    recovery: Recovery = Recovery.swap
     servers_down: int = 1  # switch scope: servers under one switch
     detection_s: float | None = None  # None: recovery.detection_s
     silent: bool = False  # detected only after detection_s of training on corrupted state
@@ -196,10 +235,10 @@ class FailuresConfig:
     ``distribution`` and ``shape`` for the time between a server's failures.
     """
 
-    kind: str = "catalogue"
+    kind: FailureKind = FailureKind.catalogue
     rate_per_1000_server_days: float = 0.0
     server_swap_fraction: float = 0.0
-    distribution: str = "exponential"  # node_rate: exponential, weibull or lognormal clocks
+    distribution: Distribution = Distribution.exponential  # node_rate: not empirical
     shape: float = 1.0  # node_rate: Weibull shape k or lognormal sigma; the mean stays 1 / rate
     categories: dict[str, FailureCategory] = field(default_factory=dict)
     planned: PlannedConfig = field(default_factory=PlannedConfig)
@@ -212,7 +251,7 @@ class FailuresConfig:
 class CheckpointConfig:
     """When to checkpoint and what one costs the job in stalled time."""
 
-    policy: str = "fixed"
+    policy: PolicyName = PolicyName["fixed"]
     interval_min: float = 30.0  # used by the ``fixed`` policy
     write_s: float | None = None  # the job's stall per checkpoint; None: from size and bandwidth
     store_tbyte_per_s: float = 2.0  # shared store bandwidth, sustained
@@ -232,7 +271,7 @@ class RecoveryConfig:
     restart_s: float = MISSING
     restore_s: float | None = None  # None: read the checkpoint back at the write bandwidth
     repair_h: float = MISSING  # mean time to repair a failed server or switch
-    repair_distribution: str = "exponential"  # exponential, weibull, lognormal
+    repair_distribution: Distribution = Distribution.exponential  # not empirical
     repair_shape: float = 1.0
     repair_slots: int = 0  # repairs under way at once; 0: unlimited
     elastic: bool = False  # with no spare free, go on with fewer data-parallel replicas

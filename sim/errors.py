@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 
 class ConfigError(ValueError):
     """A configuration value the simulator cannot use.
@@ -13,4 +15,5 @@ class ConfigError(ValueError):
         self.key = key
         self.value = value
         self.valid = valid
-        super().__init__(f"{key}={value!r}: {valid}")
+        shown = value.value if isinstance(value, Enum) else value  # an option, as it was typed
+        super().__init__(f"{key}={shown!r}: {valid}")

@@ -20,7 +20,6 @@ from sim.cluster import Fleet
 from sim.distributions import Sampler
 
 SERVER_SCOPES = ("device", "server")
-SCOPES = ("device", "server", "switch", "job", "cluster")
 
 
 @dataclass(frozen=True)

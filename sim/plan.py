@@ -202,7 +202,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     snapshot = snapshot_s(config, size)
     guess_s = job_mtbf_s if ckpt.mtbf_guess_h is None else ckpt.mtbf_guess_h * 3600.0
     interval_s = first_interval_s(
-        ckpt.policy, ckpt.interval_min * 60.0, Costs(write_s, snapshot, job_mtbf_s), guess_s
+        str(ckpt.policy), ckpt.interval_min * 60.0, Costs(write_s, snapshot, job_mtbf_s), guess_s
     )
     horizon = config.sim.horizon_days
     devices_per_replica = par.tp * par.pp * par.cp
@@ -217,7 +217,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             restart_s=rec.restart_s,
             restore_s=restore_s,
             checkpoint_bytes=size,
-            policy=ckpt.policy,
+            policy=str(ckpt.policy),
             snapshot_s=snapshot,
             memory_restore_s=ckpt.overhead_s + snapshot,
             persist_every=ckpt.persist_every,

@@ -11,7 +11,6 @@ point it needs.
 from __future__ import annotations
 
 import bisect
-import math
 from typing import NamedTuple
 
 MEMORY, STORAGE = "memory", "storage"

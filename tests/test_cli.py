@@ -112,8 +112,15 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
         ("recovery.restart_s=-1", "recovery.restart_s=-1.0: must be zero or a positive"),
         ("sim.horizon_days=0", "sim.horizon_days=0.0: must be a positive"),
         ("sim.replicates=0", "sim.replicates=0: must be at least 1"),
-        ("checkpoint.policy=sometimes", "checkpoint.policy='sometimes': unknown option; "
-         "valid: none, fixed, young, daly, adaptive, async, multilevel"),
+        ("checkpoint.policy=sometimes", "checkpoint.policy=sometimes: Invalid value 'sometimes', "
+         "expected one of [none, fixed, young, daly, adaptive, async, multilevel, lossless]"),
+        ("failures.categories.cpu.scope=rack", "expected one of [device, server, switch, job, "
+         "cluster]"),
+        ("failures.categories.cpu.recovery=reboot", "expected one of [swap, restart]"),
+        ("failures=node_rate failures.distribution=empirical",
+         "failures.distribution='empirical': unknown option; valid: exponential, weibull, "
+         "lognormal"),
+        ("hardware.kind=tpu", "hardware.kind=tpu: Invalid value 'tpu', expected one of [gpu, cpu]"),
         ("parallelism.dp=64", "the product must equal the device count cluster.servers x "
          "hardware.devices_per_server = 2048 x 8 = 16384"),
         ("parallelism.tp=16 parallelism.dp=64", "parallelism.tp=16: tensor parallelism must stay "
