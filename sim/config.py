@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import MISSING
 
@@ -200,6 +201,15 @@ class FailureCategory:
     silent: bool = False  # detected only after detection_s of training on corrupted state
 
 
+# Failure categories are typed for the code, untyped for OmegaConf: it cannot assign a new dict
+# into a dict of dataclasses, which refuses ``+failures.categories.NAME={...}`` on the command
+# line; ``sim.loading.to_config`` types each category instead (unknown keys still refused).
+if TYPE_CHECKING:
+    Categories = dict[str, FailureCategory]
+else:
+    Categories = dict[str, Any]
+
+
 @dataclass
 class PlannedConfig:
     """Scheduled interruptions (firmware upgrades, configuration or data changes)."""
@@ -240,7 +250,7 @@ class FailuresConfig:
     server_swap_fraction: float = 0.0
     distribution: Distribution = Distribution.exponential  # node_rate: not empirical
     shape: float = 1.0  # node_rate: Weibull shape k or lognormal sigma; the mean stays 1 / rate
-    categories: dict[str, FailureCategory] = field(default_factory=dict)
+    categories: Categories = field(default_factory=dict)
     planned: PlannedConfig = field(default_factory=PlannedConfig)
     lemons: LemonConfig = field(default_factory=LemonConfig)
     stragglers: StragglerConfig = field(default_factory=StragglerConfig)

@@ -13,8 +13,9 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, ValidationError
 
-from sim.config import GROUPS, Config, register_configs
+from sim.config import GROUPS, Config, FailureCategory, register_configs
 from sim.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -33,9 +34,30 @@ def to_config(cfg: DictConfig) -> Config:
             if sub not in known:
                 valid = ", ".join(f"{key}.{name}" for name in sorted(known))
                 raise ConfigError(f"{key}.{sub}", cfg[key][sub], f"unknown key; valid: {valid}")
+    if "failures" in cfg:
+        _type_categories(cfg.failures.categories)
     config = OmegaConf.to_object(cfg)
     assert isinstance(config, Config)
     return config
+
+
+def _type_categories(categories: DictConfig) -> None:
+    """Merge each failure category onto the ``FailureCategory`` schema (see ``Categories``)."""
+    schema = OmegaConf.structured(FailureCategory)
+    for name in list(categories):
+        key = f"failures.categories.{name}"
+        value = categories[name]
+        if not isinstance(value, DictConfig):
+            raise ConfigError(key, value, "must be a mapping of FailureCategory fields")
+        try:
+            categories[name] = OmegaConf.merge(schema, value)
+        except ConfigKeyError as error:
+            valid = ", ".join(f.name for f in dataclasses.fields(FailureCategory))
+            bad = f"{key}.{error.key}"
+            raise ConfigError(bad, value[error.key], f"unknown key; valid: {valid}") from None
+        except ValidationError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ConfigError(f"{key}.{error.key}", value[error.key], reason) from None
 
 
 def load_config(scenario: str = "llama_405b", overrides: Sequence[str] = ()) -> Config:
