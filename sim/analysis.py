@@ -20,8 +20,8 @@ from omegaconf import OmegaConf
 
 from sim.accounting import Bucket
 from sim.loading import load_config
-from sim.report import NOT_CAUSES
 from sim.results import ERROR_FILE, REPLICATES_FILE, SUMMARY_FILE
+from sim.summary import nested_columns
 
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 SWEEP_TABLE = "sweep"  # sweep.parquet and sweep.csv, written at the end of a multirun
@@ -106,9 +106,9 @@ def time_budget(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.Data
 def interruptions(frame: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
     """Unexpected interruptions by cause, long: one row per row of ``frame`` and cause."""
     by = _ids(frame) if by is None else list(by)
-    causes = [c for c in frame.columns if c.startswith("interruptions_") and c not in NOT_CAUSES]
+    causes = {part["count"]: cause for cause, part in _parts(frame, "interruptions").items()}
     long = frame[[*by, *causes]].melt(id_vars=by, var_name="cause", value_name="count")
-    long["cause"] = long["cause"].str.removeprefix("interruptions_")
+    long["cause"] = long["cause"].map(causes)
     return long
 
 
@@ -134,19 +134,20 @@ def _ids(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c in ID_COLUMNS or "." in c]
 
 
+def _parts(frame: pd.DataFrame, section: str) -> dict[str, dict[str, str]]:
+    return nested_columns([str(c) for c in frame.columns], section)
+
+
 def _entities(
     frame: pd.DataFrame, kind: str, figures: Sequence[str], by: Sequence[str] | None
 ) -> pd.DataFrame:
     by = _ids(frame) if by is None else list(by)
-    suffix = f"_{figures[-1]}"  # a figure no other key ends with
-    names = [c.removeprefix(f"{kind}_").removesuffix(suffix) for c in frame.columns
-             if c.startswith(f"{kind}_") and c.endswith(suffix)]  # fmt: skip
     parts = []
-    for name in names:
+    for name, columns in _parts(frame, kind).items():
         part = frame[by].copy()
         part[kind] = name
         for figure in figures:
-            part[figure] = frame[f"{kind}_{name}_{figure}"]
+            part[figure] = frame[columns[figure]]
         parts.append(part)
     return pd.concat(parts, ignore_index=True)
 

@@ -49,7 +49,7 @@ def run_variants(
         "replicates": first["replicates"],
         "variants": list(variants),
     }
-    for name, result in results.items():
+    for name, result in results.items():  # flat: the variant's summary.json keys under its name
         summary |= {f"{name}.{key}": value for key, value in result.summary.items()}
     if out_dir is not None:
         write_summary(summary, out_dir)

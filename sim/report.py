@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sim.accounting import Bucket
+from sim.summary import Summary
 
-NOT_CAUSES = {"interruptions_unexpected", "interruptions_planned"}
 
-
-def format_summary(summary: dict[str, Any]) -> str:
+def format_summary(summary: Summary) -> str:
     s = summary
     lines = [
         f"scenario {s['scenario']}: {s['replicates']} replicates, seed {s['seed']}",
@@ -71,29 +71,21 @@ def format_summary(summary: dict[str, Any]) -> str:
     for bucket in Bucket:
         hours = s[f"{bucket.value}_h"]
         lines.append(f"    {bucket.value:<22}{hours:>10.1f}  {hours / wall_h:6.1%}")
-    phase_names = [k.removeprefix("phase_").removesuffix("_tokens") for k in s
-                   if k.startswith("phase_") and k.endswith("_tokens")]  # fmt: skip
-    if len(phase_names) > 1:
+    if len(s.phases) > 1:
         lines.append("  phases: tokens, days, cost, data-pipeline speed")
-        for name in phase_names:
-            tokens, days = _count(s[f"phase_{name}_tokens"]), s[f"phase_{name}_days"]
-            cost, speed = _count(s[f"phase_{name}_cost_usd"]), s[f"phase_{name}_data_speed"]
-            lines.append(f"    {name:<22}{tokens:>10}{days:>9.2f}  ${cost:<10}{speed:>6.0%}")
-    languages = [k.removeprefix("language_").removesuffix("_epochs") for k in s
-                 if k.startswith("language_") and k.endswith("_epochs")]  # fmt: skip
-    if languages:
-        lines.append("  languages: tokens, days, cost, epochs of the corpus")
-        for name in languages:
+        for name, p in s.phases.items():
+            tokens, cost = _count(p["tokens"]), _count(p["cost_usd"])
             lines.append(
-                f"    {name:<22}{_count(s[f'language_{name}_tokens']):>10}"
-                f"{s[f'language_{name}_days']:>9.2f}  ${_count(s[f'language_{name}_cost_usd']):<10}"
-                f"{s[f'language_{name}_epochs']:>6.2f}"
+                f"    {name:<22}{tokens:>10}{p['days']:>9.2f}  ${cost:<10}{p['data_speed']:>6.0%}"
             )
-    causes = {
-        key.removeprefix("interruptions_"): value
-        for key, value in s.items()
-        if key.startswith("interruptions_") and key not in NOT_CAUSES and value > 0
-    }
+    if s.languages:
+        lines.append("  languages: tokens, days, cost, epochs of the corpus")
+        for name, lang in s.languages.items():
+            lines.append(
+                f"    {name:<22}{_count(lang['tokens']):>10}{lang['days']:>9.2f}  "
+                f"${_count(lang['cost_usd']):<10}{lang['epochs']:>6.2f}"
+            )
+    causes = {cause: count for cause, count in s.interruptions.items() if count > 0}
     if causes:
         total = sum(causes.values())
         lines.append("  unexpected interruptions by cause (mean per replicate):")
@@ -102,7 +94,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_line(summary: dict[str, Any], label: str) -> str:
+def format_line(summary: Mapping[str, Any], label: str) -> str:
     """One line per job of a sweep, so parallel jobs' output stays readable."""
     s = summary
     days = s.get("time_to_train_days")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sim.events import EventRow, events_table
 from sim.memory import MemoryBreakdown
 from sim.model import parameter_count
 from sim.plan import SECONDS_PER_DAY, JobPlan
+from sim.summary import Summary, flat_key, nested_columns
 from sim.throughput import Throughput
 from sim.workload import corpus_tokens, phases
 
@@ -32,9 +33,9 @@ EVENTS_FILE = "events.parquet"
 
 @dataclass(frozen=True)
 class Result:
-    """One simulation: the flat summary and the two tidy tables."""
+    """One simulation: the summary and the two tidy tables."""
 
-    summary: dict[str, Any]
+    summary: Summary
     replicates: pd.DataFrame
     events: pd.DataFrame
 
@@ -74,14 +75,14 @@ def replicates_frame(
             "restores_from_storage": o.restores.get("storage", 0),
             "persists_lost": o.persists_lost,
         }
-        row |= {f"interruptions_{cause}": o.interruptions[cause] for cause in causes}
+        row |= {flat_key("interruptions", cause): o.interruptions[cause] for cause in causes}
         row |= {f"{bucket.value}_h": o.seconds[bucket] / 3600.0 for bucket in Bucket}
         # Wall time and cost per phase, in proportion to the time spent training in it.
         training = sum(o.phase_training_s) or 1.0
         for phase, spent in zip(plan.phase_plans, o.phase_training_s, strict=True):
             share = spent / training
-            row[f"phase_{phase.name}_days"] = row["wall_clock_days"] * share
-            row[f"phase_{phase.name}_cost_usd"] = row["cost_usd"] * share
+            row[flat_key("phase", phase.name, "days")] = row["wall_clock_days"] * share
+            row[flat_key("phase", phase.name, "cost_usd")] = row["cost_usd"] * share
         row["engine_events"] = o.engine_events
         rows.append(row)
     return pd.DataFrame(rows)
@@ -115,7 +116,7 @@ def summarize(
     speed: Throughput,
     memory: MemoryBreakdown,
     replicates: pd.DataFrame,
-) -> dict[str, Any]:
+) -> Summary:
     """The Monte Carlo summary: means over replicates, percentiles and a 95% confidence interval of
     the time-to-train (Student's t, scipy)."""
     days = replicates["time_to_train_days"]
@@ -133,8 +134,19 @@ def summarize(
         )
     low, high = _mean_ci95(days.to_numpy()) if finished else (None, None)
     summary |= {"time_to_train_days_ci95_low": low, "time_to_train_days_ci95_high": high}
-    means = replicates.drop(columns=["replicate", "finished", "time_to_train_days"]).mean()
-    summary |= {str(key): float(value) for key, value in means.items()}
+    means = {
+        str(key): float(value)
+        for key, value in replicates.drop(columns=["replicate", "finished", "time_to_train_days"])
+        .mean()
+        .items()
+    }
+    nested = {
+        section: nested_columns(list(means), section) for section in ("interruptions", "phase")
+    }
+    in_parts = {
+        column for parts in nested.values() for part in parts.values() for column in part.values()
+    }
+    summary |= {key: value for key, value in means.items() if key not in in_parts}
     summary |= {
         "hardware": config.hardware.name,
         "device": config.hardware.device,
@@ -171,36 +183,39 @@ def summarize(
         "checkpoint_size_gb": plan.checkpoint_bytes / 1e9,
         "restore_s": plan.restore_s,
     }
-    summary |= _phases_and_languages(config, plan, summary)
-    return summary
+    interruptions = {cause: means[part["count"]] for cause, part in nested["interruptions"].items()}
+    phase_figures = {
+        p.name: {
+            "tokens": p.tokens,
+            "step_time_s": p.step_time_s,
+            "data_speed": p.data_speed,
+            "data_stall_h": p.work_s * (1.0 / p.data_speed - 1.0) / 3600.0,
+            "days": means[flat_key("phase", p.name, "days")],
+            "cost_usd": means[flat_key("phase", p.name, "cost_usd")],
+        }
+        for p in plan.phase_plans
+    }
+    return Summary(summary, interruptions, phase_figures, _languages(config, phase_figures))
 
 
-def _phases_and_languages(config: Config, plan: JobPlan, summary: dict[str, Any]) -> dict[str, Any]:
-    """Tokens per phase and per language; a language's time and cost are its token share of
-    each phase's."""
+def _languages(config: Config, phase_figures: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Tokens, time and cost per language: its token share of each phase's."""
     out: dict[str, Any] = {}
     mixes = {spec.name: spec.mix for spec in phases(config)}
-    for p in plan.phase_plans:
-        out |= {
-            f"phase_{p.name}_tokens": p.tokens,
-            f"phase_{p.name}_step_time_s": p.step_time_s,
-            f"phase_{p.name}_data_speed": p.data_speed,
-            f"phase_{p.name}_data_stall_h": p.work_s * (1.0 / p.data_speed - 1.0) / 3600.0,
-        }
     for key, corpus in config.workload.corpus.items():
         tokens = days = cost = 0.0
-        for p in plan.phase_plans:
-            share = mixes[p.name].get(key, 0.0)
-            tokens += share * p.tokens
-            days += share * summary[f"phase_{p.name}_days"]
-            cost += share * summary[f"phase_{p.name}_cost_usd"]
+        for name, figures in phase_figures.items():
+            share = mixes[name].get(key, 0.0)
+            tokens += share * figures["tokens"]
+            days += share * figures["days"]
+            cost += share * figures["cost_usd"]
         available = corpus_tokens(corpus, config.workload)
-        out |= {
-            f"language_{key}_tokens": tokens,
-            f"language_{key}_corpus_tokens": available,
-            f"language_{key}_epochs": tokens / available,
-            f"language_{key}_days": days,
-            f"language_{key}_cost_usd": cost,
+        out[key] = {
+            "tokens": tokens,
+            "corpus_tokens": available,
+            "epochs": tokens / available,
+            "days": days,
+            "cost_usd": cost,
         }
     return out
 
@@ -222,8 +237,8 @@ def write_result(result: Result, out_dir: Path) -> None:
     atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
 
 
-def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
-    write_json(out_dir / SUMMARY_FILE, summary)
+def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
+    write_json(out_dir / SUMMARY_FILE, dict(summary))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

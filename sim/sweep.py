@@ -12,6 +12,7 @@ import logging
 import math
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def sweep_points(arguments: list[str]) -> list[list[str]]:
     return [list(point) for batch in BasicSweeper.split_arguments(parsed, None) for point in batch]
 
 
-def objective(summary: dict[str, Any], key: str, deadline_days: float | None) -> float:
+def objective(summary: Mapping[str, Any], key: str, deadline_days: float | None) -> float:
     """The summary figure ``key`` (by default the cost), or infinity when the mean time-to-train
     misses ``deadline_days`` or some replicate never finished: a sweeper minimising it finds the
     cheapest configuration that meets the deadline."""

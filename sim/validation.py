@@ -9,6 +9,7 @@ from sim.config import Config, Distribution
 from sim.errors import ConfigError
 from sim.memory import PRECISIONS, layer_slots, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
+from sim.summary import SEP
 from sim.workload import UNITS, phases, premiums
 
 CLOCKS = [d.value for d in Distribution if d is not Distribution.empirical]  # need no table
@@ -22,6 +23,12 @@ def _positive(key: str, value: float | None) -> None:
 def _non_negative(key: str, value: float) -> None:
     if not math.isfinite(value) or value < 0:
         raise ConfigError(key, value, "must be zero or a positive finite number")
+
+
+def _name(key: str, name: str) -> None:
+    """Names become summary keys joined by ``__`` (sim/summary.py): a name must not hold it."""
+    if SEP in name:
+        raise ConfigError(key, name, f"a name must not contain {SEP!r}")
 
 
 def _one_of(key: str, value: str, valid: tuple[str, ...] | list[str]) -> None:
@@ -255,6 +262,7 @@ def _validate_failures(config: Config) -> None:
                 )
         for name, c in f.categories.items():
             key = f"failures.categories.{name}"
+            _name(key, name)
             _positive(f"{key}.rate_per_1000_server_days", c.rate_per_1000_server_days)
             _positive(f"{key}.shape", c.shape)
             if c.distribution == "empirical" and (
@@ -305,6 +313,7 @@ def _validate_workload(config: Config) -> None:
         )
     languages = list(premiums()[w.tokenizer])
     for key, corpus in w.corpus.items():
+        _name(f"workload.corpus.{key}", key)
         _one_of(f"workload.corpus.{key}.language", corpus.language, languages)
         _one_of(f"workload.corpus.{key}.unit", corpus.unit, UNITS)
         _positive(f"workload.corpus.{key}.amount", corpus.amount)
@@ -319,6 +328,7 @@ def _validate_workload(config: Config) -> None:
         if mix and not math.isclose(sum(mix.values()), 1.0, rel_tol=1e-6):
             raise ConfigError(key, mix, "the shares must add up to 1")
     for name, phase in w.phases.items():
+        _name(f"workload.phases.{name}", name)
         _positive(f"workload.phases.{name}.tokens", phase.tokens)
         _positive(f"workload.phases.{name}.seq_len", phase.seq_len)
         _positive(f"workload.phases.{name}.global_batch_size", phase.global_batch_size)

@@ -87,7 +87,7 @@ def test_54_days_reproduce_table_5(window: sim.Result) -> None:
     table = published_interruptions()
     for cause, count in zip(table["cause"], table["count"], strict=True):
         standard_error = (count / s["replicates"]) ** 0.5
-        assert abs(s[f"interruptions_{cause}"] - count) <= 4 * standard_error, cause
+        assert abs(s.interruptions[cause] - count) <= 4 * standard_error, cause
 
 
 def test_54_days_keep_ettr_above_90_percent(window: sim.Result) -> None:

@@ -54,7 +54,7 @@ def test_no_data_stall_when_the_cores_outrun_the_devices() -> None:
     run = sim.run(dataclasses.replace(many, sim=dataclasses.replace(many.sim, replicates=3)))
     s = run.summary
     for phase in ("english_heavy", "multilingual"):
-        assert s[f"phase_{phase}_data_speed"] == 1.0
+        assert s.phases[phase]["data_speed"] == 1.0
     assert s["data_stall_h"] == pytest.approx(600 / 3600.0)  # only the restart at the switch
 
 
@@ -99,15 +99,15 @@ def test_multilingual_switch_breaks_down_by_phase_and_language_and_more_cores_he
     for variant in ("few", "many"):
         for phase in ("english_heavy", "multilingual"):
             for part in ("tokens", "days", "cost_usd"):
-                assert summary[f"{variant}.phase_{phase}_{part}"] > 0
+                assert summary[f"{variant}.phase__{phase}__{part}"] > 0
         for language in ("english", "hindi", "thai"):
             for part in ("tokens", "days", "cost_usd"):
-                assert summary[f"{variant}.language_{language}_{part}"] > 0
+                assert summary[f"{variant}.language__{language}__{part}"] > 0
         languages = ("english", "german", "french", "spanish", "chinese", "hindi", "thai")
-        total = sum(summary[f"{variant}.language_{k}_tokens"] for k in languages)
+        total = sum(summary[f"{variant}.language__{k}__tokens"] for k in languages)
         assert total == pytest.approx(1.5e12)
     assert summary["few.data_stall_h"] > summary["many.data_stall_h"]
-    assert summary["few.phase_multilingual_data_speed"] < 1.0
+    assert summary["few.phase__multilingual__data_speed"] < 1.0
     assert summary["few.time_to_train_days"] > summary["many.time_to_train_days"]
 
 
