@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import statistics
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from hypothesis import settings
 
+from sim.analytic import daly_interval_s
 from sim.engine import ReplicateOutcome, simulate_replicate
 from sim.montecarlo import replicate_seeds
 from sim.plan import JobPlan, node_rate_categories
@@ -86,3 +88,24 @@ def run_sweep(
     return run_command(
         "sim", "-m", *args, f"hydra.sweep.dir={sweep_dir}", cwd=sweep_dir.parent, timeout=timeout
     )
+
+
+# A 2-hour-MTBF job and a sweep of fixed intervals around Daly's: the policy and theory tests
+# compare against the same sweep, simulated once (common random numbers: seed 1 for every point).
+SWEEP_PLAN = plan(
+    work_s=100 * 3600.0, checkpoint_write_s=120.0, detection_s=60.0, restart_s=180.0,
+    restore_s=60.0, job_mtbf_s=2 * 3600.0,
+)  # fmt: skip
+SWEEP_FACTORS = tuple(float(f) for f in np.geomspace(0.4, 2.5, 13))  # times Daly's interval
+SWEEP_REPLICATES = 150
+
+
+@functools.cache
+def interval_sweep() -> tuple[float, ...]:
+    """Mean wall time of SWEEP_PLAN at each of SWEEP_FACTORS x Daly's interval."""
+    daly = daly_interval_s(SWEEP_PLAN.checkpoint_write_s, SWEEP_PLAN.job_mtbf_s)
+    return tuple(
+        float(np.mean([o.wall_s for o in simulate(
+            dataclasses.replace(SWEEP_PLAN, interval_s=f * daly), SWEEP_REPLICATES)]))
+        for f in SWEEP_FACTORS
+    )  # fmt: skip

@@ -25,9 +25,10 @@ def plans(draw: st.DrawFn) -> object:
     interval = draw(st.one_of(st.just(math.inf), st.floats(10.0, 20_000.0)))
     write = draw(st.floats(0.0, 600.0))
     work = draw(st.floats(100.0, 200_000.0))
-    # Keep the job finishable in reasonable time: segments no longer than ~2 MTBFs.
+    # Keep each example cheap: a segment no longer than an MTBF (at two, a job retries each
+    # checkpoint ~7 times) and a few hundred failures at most (work / MTBF <= 200).
     segment = min(interval, work) + write
-    mtbf = draw(st.floats(max(segment / 2.0, 60.0), 1e6))
+    mtbf = draw(st.floats(max(segment, work / 200.0, 60.0), 1e6))
     base = plan(
         work_s=work,
         interval_s=interval,

@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+import shared_runs
 import simpy
 from conftest import plan, simulate
 from scipy import stats
@@ -63,8 +64,7 @@ def stream(cat: Category, servers: int, until_s: float, seed: int = 0) -> Record
 
 @pytest.fixture(scope="module")
 def window() -> sim.Result:
-    config = sim.load_config("llama_405b", ["sim.horizon_days=54", "sim.progress=false"])
-    return sim.run(config, scenario="llama_405b")
+    return shared_runs.llama_405b_window()
 
 
 def test_the_catalogue_names_each_row_of_table_5_by_its_rate() -> None:

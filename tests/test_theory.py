@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import mean_and_sem, plan, simulate
+from conftest import SWEEP_FACTORS, SWEEP_PLAN, interval_sweep, mean_and_sem, plan, simulate
 
 from sim.accounting import Bucket
 from sim.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
@@ -43,21 +42,10 @@ def test_mean_time_to_train_matches_exact_closed_form_within_1_percent(
 
 
 def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly() -> None:
-    base = plan(
-        work_s=100 * HOUR,
-        checkpoint_write_s=120.0,
-        detection_s=60.0,
-        restart_s=180.0,
-        restore_s=60.0,
-        job_mtbf_s=2 * HOUR,
-    )
+    base = SWEEP_PLAN
     daly = daly_interval_s(base.checkpoint_write_s, base.job_mtbf_s)
-    factors = np.geomspace(0.4, 2.5, 13)
-    # Common random numbers: every interval sees the same failure times (same seed).
-    means = [
-        np.mean([o.wall_s for o in simulate(replace(base, interval_s=f * daly), 150)])
-        for f in factors
-    ]
+    factors = np.array(SWEEP_FACTORS)
+    means = interval_sweep()  # common random numbers: every interval sees the same failures
     # The cost curve is near-parabolic in log(interval); its vertex is the simulated optimum.
     a, b, _ = np.polyfit(np.log(factors), means, 2)
     best = daly * np.exp(-b / (2 * a))

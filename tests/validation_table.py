@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import shared_runs
+
 import sim
 from sim.calibrate import TRAINING_SETS, Run, validation_runs
 from sim.config import ModelConfig
@@ -55,11 +57,8 @@ class Row:
 def rows() -> list[Row]:
     config = sim.load_config("llama_405b", ["sim.progress=false", "sim.record_events=false"])
     n = parameter_count(config.model)
-    full = sim.run(config, scenario="llama_405b").summary
-    window = sim.load_config(
-        "llama_405b", ["sim.progress=false", "sim.record_events=false", "sim.horizon_days=54"]
-    )
-    snapshot = sim.run(window, scenario="llama_405b").summary
+    full = shared_runs.llama_405b().summary
+    snapshot = shared_runs.llama_405b_window().summary
     sizes = [
         Row(f"{label} parameters", source, published, parameter_count(model), 0.01, " B", 1e9)
         for label, source, published, model in [
