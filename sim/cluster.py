@@ -77,8 +77,7 @@ class SparePool:
     ) -> None:
         self._env = env
         self._store = simpy.Store(env)
-        for server in spare_ids:
-            self._store.put(server)
+        self._store.items = list(spare_ids)  # the pool at time 0: a put per spare is an event each
         self._repair_time = repair_time
         self._benches = simpy.Resource(env, repair_slots) if repair_slots else None
         self._retire_after = retire_after
