@@ -97,15 +97,15 @@ class Multilevel:
     background."""
 
     def __init__(self, interval_s: float, snapshot_s: float, persist_every: int) -> None:
-        self._interval_s = interval_s
-        self._snapshot_s = snapshot_s
-        self._every = persist_every
-        self._count = 0
+        self.interval_s = interval_s
+        self.snapshot_s = snapshot_s
+        self.every = persist_every
+        self.count = 0  # checkpoints taken (the engine counts whole runs of them at once)
 
     def next(self, now: float) -> Checkpoint:
-        self._count += 1
-        persist = self._count % self._every == 0
-        return Checkpoint(self._interval_s, self._snapshot_s, memory=True, persist=persist)
+        self.count += 1
+        persist = self.count % self.every == 0
+        return Checkpoint(self.interval_s, self.snapshot_s, memory=True, persist=persist)
 
     def failed(self, now: float) -> None:
         return None

@@ -22,7 +22,15 @@ from typing import NamedTuple
 import simpy
 
 from sim.accounting import Bucket, Ledger
-from sim.checkpointing import REGISTRY, Checkpoint, Costs, Periodic, make_policy
+from sim.checkpointing import (
+    REGISTRY,
+    Async,
+    Checkpoint,
+    Costs,
+    Multilevel,
+    Periodic,
+    make_policy,
+)
 from sim.cluster import Fleet, SparePool
 from sim.events import EventLog
 from sim.failures import Failure, Planned
@@ -48,6 +56,9 @@ class Cycle(NamedTuple):
     train_wall_s: float  # wall time of the interval's training
     straggler: float
     data: float
+    memory: bool  # multilevel: each checkpoint is an in-memory point
+    persist_every: int  # every how many checkpoints one is persisted (0: none)
+    first_persist: int  # which of the run's checkpoints (from 1) is persisted first
 
 
 @dataclass
@@ -105,6 +116,8 @@ class TrainingJob:
             plan.persist_every,
         )
         self._loses_work = REGISTRY[plan.policy].loses_work
+        # A persist's time alone on the store (none: no policy that persists).
+        self._persist_s = plan.checkpoint_bytes / store.bytes_per_s if store else math.inf
         self.checkpoints = 0
         self.intervals_s = 0.0  # sum of the intervals used, for their mean
         self.last_interval_s = math.nan
@@ -215,10 +228,20 @@ class TrainingJob:
     def _cycles_ahead(self) -> int:
         """Whole checkpoint cycles of a periodic policy that can run as one wait: the same
         interval, the phase already being served, no elastic state to revisit at checkpoints,
-        and one cycle left to the ordinary path before the work or the phase ends."""
-        if type(self.policy) is not Periodic or self.missing or self.pace.elastic != 1.0:
+        and one cycle left to the ordinary path before the work or the phase ends. Async and
+        multilevel checkpoints qualify when each persist ends before the next checkpoint: alone
+        on the store, its time is known."""
+        policy = self.policy
+        if self.missing or self.pace.elastic != 1.0:
             return 0
-        interval = self.policy.next(self.env.now).interval_s  # a Periodic's is fixed
+        if isinstance(policy, Multilevel):
+            interval = policy.interval_s
+        elif type(policy) in (Periodic, Async):
+            interval = policy.next(self.env.now).interval_s  # fixed, and next() keeps no state
+        else:
+            return 0
+        if type(policy) is not Periodic and not self._persist_s < interval:
+            return 0
         position = self.plan.work_s - self.remaining_s
         phase = bisect.bisect_right(self._phase_ends, position)
         if self._phase is None:  # a fresh start: the data pipeline starts on this phase
@@ -232,13 +255,19 @@ class TrainingJob:
         """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) as one
         wait. What an interruption finds is computed: the whole cycles done, then the part of
         the current one, which a training segment resumes after a slowdown or a planned stop."""
-        checkpoint = self.policy.next(self.env.now)
-        interval, write_s = checkpoint.interval_s, checkpoint.stall_s
+        policy = self.policy
+        if isinstance(policy, Multilevel):  # next() would count a checkpoint: counted when done
+            interval, write_s, memory = policy.interval_s, policy.snapshot_s, True
+            every, first = policy.every, policy.every - policy.count % policy.every
+        else:
+            checkpoint = policy.next(self.env.now)
+            interval, write_s, memory = checkpoint.interval_s, checkpoint.stall_s, False
+            every, first = int(checkpoint.persist), 1
         straggler, data = self.pace.straggler, self.pace.data(self._phase or 0)
         speed = straggler * data
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
-        cycle = Cycle(interval, write_s, train_wall, straggler, data)
+        cycle = Cycle(interval, write_s, train_wall, straggler, data, memory, every, first)
         start = self.env.now
 
         def settle(cause: object) -> bool:
@@ -252,6 +281,8 @@ class TrainingJob:
                 self._book_training(trained, straggler, 1.0, data, self._phase or 0)
             stalled = self._book_stall(start + done * cycle_wall + train_wall, into - trained)
             if cause is not PLANNED and cause is not SPEED:
+                if isinstance(policy, Multilevel):
+                    policy.count += 1  # the checkpoint under way counts, as on the segment path
                 return False
             if cause is PLANNED:
                 self._planned_pending = True
@@ -269,10 +300,11 @@ class TrainingJob:
         self._wait(self.env.timeout(cycles * cycle_wall), done, settle)
 
     def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
-        """Book whole periodic cycles and the run of restore points they left."""
+        """Book whole periodic cycles and the runs of restore points they left: storage points,
+        or in-memory ones, and those persisted (the newest may still be persisting)."""
         if cycles <= 0:
             return
-        interval, write_s, train_wall, straggler, data = cycle
+        interval, write_s, train_wall, straggler, data, memory, every, first = cycle
         phase = self._phase or 0
         self._book_training(cycles * train_wall, straggler, 1.0, data, phase)
         self.ledger.seconds[Bucket.CHECKPOINT_STALL] += cycles * write_s
@@ -282,12 +314,39 @@ class TrainingJob:
         self.checkpoints += cycles
         self.intervals_s += cycles * interval
         self.last_interval_s = interval
+        if isinstance(self.policy, Multilevel):
+            self.policy.count += cycles
         remaining, productive = self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE]
-        first = RestorePoint(
-            start + cycle_wall, remaining - interval, productive - (cycles - 1) * interval, STORAGE
-        )
-        self._points.add_run(PointRun(first, cycles, cycle_wall, interval), self.env.now)
         self.remaining_s = remaining - cycles * interval
+        run = PointRun(
+            RestorePoint(
+                start + cycle_wall,
+                remaining - interval,
+                productive - (cycles - 1) * interval,
+                MEMORY if memory else STORAGE,
+            ),
+            cycles,
+            cycle_wall,
+            interval,
+        )
+        if memory or not every:
+            self._points.add_run(run, self.env.now)
+        if not every or first > cycles:
+            return
+        n = (cycles - first) // every + 1
+        persists = PointRun(
+            run.point(first - 1)._replace(level=STORAGE), n, every * cycle_wall, every * interval
+        )
+        newest = persists.point(n - 1)
+        persisted = n if newest.time_s + self._persist_s <= self.env.now else n - 1
+        if persisted:
+            self._points.add_run(persists._replace(n=persisted), self.env.now)
+            self.log.record_every(
+                persists.first.time_s, persists.step_s, persisted, "persisted", self._persist_s
+            )
+        if persisted < n:
+            wait = newest.time_s + self._persist_s - self.env.now
+            self._persisting(newest, self.env.timeout(wait))
 
     def _train_segment(
         self, done_s: float = 0.0, write_left: float | None = None, *, cut: bool = False
@@ -400,8 +459,12 @@ class TrainingJob:
             self._persist(point)
 
     def _persist(self, point: RestorePoint) -> None:
-        """Write a snapshot to the shared store in the background; a failure first loses it."""
+        """Write a snapshot to the shared store in the background."""
         assert self.store is not None, "a persisting policy needs the shared store"
+        self._persisting(point, self.store.transfer(self.plan.checkpoint_bytes))
+
+    def _persisting(self, point: RestorePoint, done: simpy.Event) -> None:
+        """``point`` becomes a storage point when ``done`` fires; a failure first loses it."""
         generation = self._generation
 
         def persisted(_: simpy.Event) -> None:
@@ -411,7 +474,7 @@ class TrainingJob:
             else:
                 self.persists_lost += 1
 
-        self.store.transfer(self.plan.checkpoint_bytes).callbacks.append(persisted)
+        done.callbacks.append(persisted)
 
     # -- failures and recovery ----------------------------------------------------------------
 

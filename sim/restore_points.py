@@ -14,6 +14,7 @@ import bisect
 from typing import NamedTuple
 
 MEMORY, STORAGE = "memory", "storage"
+TIE_S = 1e-6  # points this close are one checkpoint (its times are derived by different sums)
 PRUNE_AT = 32  # runs kept before the unneeded ones are dropped (pruning is O(n))
 
 
@@ -77,6 +78,10 @@ class PointRun(NamedTuple):
         return min(self.n - 1, max(0, round((time_s - self.first.time_s) / self.step_s)))
 
 
+def _newest(run: PointRun) -> tuple[float, bool]:
+    return run.last_s, run.first.level == MEMORY  # at equal times memory is the newer
+
+
 def _order(run: PointRun) -> tuple[float, bool]:
     return run.first.time_s, run.first.level == MEMORY  # at equal times memory sorts last
 
@@ -116,21 +121,19 @@ class RestorePoints:
 
     def roll_back(self, *, memory_lost: bool, corrupted_at: float | None) -> RestorePoint:
         """The newest point a failure left (memory points gone with their server unless a peer
-        holds them; none after a corruption found late), forgetting the points after it."""
+        holds them; none after a corruption found late), forgetting the points after it. Runs
+        may overlap in time (in-memory checkpoints and the persisted few among them)."""
         runs = self.runs
-        for i in range(len(runs) - 1, -1, -1):
-            run: PointRun | None = runs[i]
-            assert run is not None
-            if memory_lost and run.first.level == MEMORY:
-                continue
-            if corrupted_at is not None and (run := run.until(corrupted_at)) is None:
-                continue
-            older = runs[:i]
-            if memory_lost:
-                older = [r for r in older if r.first.level == STORAGE]
-            self.runs = [*older, run]
-            return run.point(run.n - 1)
-        raise AssertionError("the start of the job is always a restore point")
+        if memory_lost:
+            runs = [run for run in runs if run.first.level == STORAGE]
+        if corrupted_at is not None:
+            runs = [r for run in runs if (r := run.until(corrupted_at))]
+        best = max(runs, key=_newest)  # the start of the job is always there
+        if best.first.level == STORAGE:  # a memory copy of the same checkpoint restores faster
+            same = [r for r in runs if r.first.level == MEMORY and best.last_s - r.last_s < TIE_S]
+            best = same[-1] if same else best
+        self.runs = runs  # nothing is left after the newest point
+        return best.point(best.n - 1)
 
     def reset(self, point: RestorePoint) -> None:
         """Only ``point`` remains (a lossless policy keeps everything trained)."""

@@ -48,7 +48,7 @@ class SharedStore:
 
     def __init__(self, env: simpy.Environment, bytes_per_s: float) -> None:
         self._env = env
-        self._rate = bytes_per_s
+        self._rate = self.bytes_per_s = bytes_per_s
         self._active: list[list[Any]] = []  # [remaining bytes, done event]
         self._arrived: list[list[Any]] = []  # joins the share at the next reschedule
         self._arrival = env.event()

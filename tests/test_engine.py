@@ -11,6 +11,7 @@ from conftest import mean_and_sem, plan, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim.job
 from sim.accounting import Bucket
 from sim.engine import simulate_replicate
 from sim.failures import Category
@@ -62,6 +63,14 @@ def plans(draw: st.DrawFn) -> object:
         lemon_multiplier=draw(st.floats(1.0, 20.0)),
         retire_after=draw(st.integers(0, 3)),
         repair_slots=draw(st.integers(0, 2)),
+        # Policies that persist in the background, counted in runs like the periodic one.
+        policy=draw(st.sampled_from(["fixed", "async", "multilevel"])),
+        snapshot_s=write / 10.0,
+        memory_restore_s=draw(st.floats(0.0, mtbf / 10)),
+        persist_every=draw(st.integers(1, 5)),
+        peer_replica=draw(st.booleans()),
+        checkpoint_bytes=1e9,
+        persist_bytes_per_s=1e9 / draw(st.floats(0.1, 2 * min(interval, work))),
     )
 
 
@@ -174,3 +183,19 @@ def test_parallel_replicates_give_the_same_numbers() -> None:
     two = run_replicates(p, seed=4, replicates=6, record_events=True, progress=False, workers=2)
     assert [o.wall_s for o in one] == [o.wall_s for o in two]
     assert [o.events for o in one] == [o.events for o in two]
+
+
+@settings(deadline=None, derandomize=True)
+@given(p=plans(), seed=st.integers(0, 2**32 - 1))
+def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: int) -> None:
+    # Issue 13: runs of whole checkpoint cycles are one wait; simulating every cycle on its own
+    # (no run is long enough to count) must give the same numbers, up to float rounding.
+    counted = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sim.job, "MIN_CYCLES", 2**62)
+        each = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
+    assert counted.wall_s == pytest.approx(each.wall_s, rel=1e-9, abs=1e-6)
+    assert counted.checkpoints == each.checkpoints
+    assert counted.interruptions == each.interruptions
+    for bucket, seconds in each.seconds.items():
+        assert counted.seconds[bucket] == pytest.approx(seconds, rel=1e-9, abs=1e-6), bucket
