@@ -46,6 +46,17 @@ def test_one_llama_405b_replicate_at_another_interval(benchmark: Any, interval_m
           f"{out.engine_events} SimPy events, {out.checkpoints} checkpoints")  # fmt: skip
 
 
+@pytest.mark.parametrize("checkpoint", ["async", "multilevel"])
+def test_one_llama_405b_replicate_under_a_background_policy(
+    benchmark: Any, checkpoint: str
+) -> None:
+    # Issue 13: async and multilevel checkpoints are counted in runs too (2-minute interval).
+    plan, _ = plan_job(sim.load_config("llama_405b", [f"checkpoint={checkpoint}"]))
+    out = benchmark(simulate_replicate, plan, np.random.SeedSequence(0), 0, record_events=False)
+    print(f"\none {checkpoint} replicate: mean {benchmark.stats['mean'] * 1e3:.1f} ms, "
+          f"{out.engine_events} SimPy events, {out.checkpoints} checkpoints")  # fmt: skip
+
+
 def test_one_llama_405b_replicate_recording_events(benchmark: Any, llama_plan: JobPlan) -> None:
     seed = np.random.SeedSequence(0)
     benchmark(simulate_replicate, llama_plan, seed, 0, record_events=True)
