@@ -86,9 +86,15 @@ class HardwareConfig:
     network_latency_us: float = MISSING  # per step of a ring across servers
 
 
+class AttentionKind(StrEnum):
+    gqa = "gqa"  # multi-head (kv_heads == heads) or grouped-query attention
+    mla = "mla"  # multi-head latent attention (DeepSeek-V2, V3): keys and values compressed
+
+
 @dataclass
 class ModelConfig:
-    """A dense decoder-only transformer, by its architecture only; sizes are derived."""
+    """A decoder-only transformer, dense or mixture-of-experts, by its architecture only; sizes
+    are derived (sim/model.py)."""
 
     name: str = MISSING
     layers: int = MISSING
@@ -102,6 +108,21 @@ class ModelConfig:
     norm: str = "rmsnorm"  # "rmsnorm" (scale only) or "layernorm" (scale and bias)
     position_embeddings: int = 0  # learned absolute positions (GPT-3: 2048); 0 for rotary
     dropout: bool = False  # dropout layers keep masks and outputs for backward
+    attention: AttentionKind = AttentionKind.gqa
+    head_dim: int | None = None  # None: hidden / heads (Qwen3 and Llama 4 set their own)
+    q_lora_rank: int = 0  # MLA: query compression rank; 0: queries not compressed
+    kv_lora_rank: int = 0  # MLA: key-value compression rank
+    qk_nope_head_dim: int = 0  # MLA: per-head query and key width without rotary embedding
+    qk_rope_head_dim: int = 0  # MLA: per-head width of the decoupled rotary query and key
+    v_head_dim: int = 0  # MLA: per-head value width
+    # Mixture of experts; 0 experts is a dense model. FFN widths of experts are their own.
+    experts: int = 0  # routed experts in each MoE layer
+    experts_per_token: int = 0  # top-k routed experts per token
+    expert_ffn_hidden: int = 0  # FFN width of one routed or shared expert
+    shared_experts: int = 0  # experts every token goes through, besides its top-k
+    dense_layers: int = 0  # leading layers with a dense FFN of ffn_hidden (DeepSeek)
+    moe_every: int = 1  # after those, every n-th layer is MoE and the others dense (Llama 4: 2)
+    mtp_modules: int = 0  # multi-token prediction modules (DeepSeek-V3), each one MoE layer more
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Transformer arithmetic: parameter count and training FLOPs per token, from the architecture."""
+"""Transformer arithmetic: parameters (total and active) and training FLOPs per token, from the
+architecture: dense or mixture-of-experts layers, grouped-query or multi-head latent attention."""
 
 from __future__ import annotations
 
@@ -10,12 +11,23 @@ RECOMPUTE_MODES = ("none", "selective", "full")
 
 
 def head_dim(model: ModelConfig) -> int:
-    return model.hidden // model.heads
+    return model.head_dim or model.hidden // model.heads
 
 
 def kv_dim(model: ModelConfig) -> int:
     """Width of the key (or value) projection: below ``hidden`` under grouped-query attention."""
     return model.kv_heads * head_dim(model)
+
+
+def qk_head_dim(model: ModelConfig) -> int:
+    """Per-head width of a query and a key (the scores' inner dimension)."""
+    if model.attention == "mla":
+        return model.qk_nope_head_dim + model.qk_rope_head_dim
+    return head_dim(model)
+
+
+def v_head_dim(model: ModelConfig) -> int:
+    return model.v_head_dim if model.attention == "mla" else head_dim(model)
 
 
 def embedding_parameters(model: ModelConfig) -> int:
@@ -24,33 +36,97 @@ def embedding_parameters(model: ModelConfig) -> int:
     return tables * model.vocab_size * model.hidden + model.position_embeddings * model.hidden
 
 
+def attention_parameters(model: ModelConfig) -> int:
+    """Q, K, V and output projections; under MLA the down-projections to the compressed query
+    and key-value (with the shared rotary key), their norms, and the up-projections per head."""
+    h, heads = model.hidden, model.heads
+    if model.attention == "mla":
+        q_width = heads * qk_head_dim(model)
+        q_rank = model.q_lora_rank
+        query = h * q_rank + q_rank + q_rank * q_width if q_rank else h * q_width
+        kv_rank = model.kv_lora_rank
+        up = kv_rank * heads * (model.qk_nope_head_dim + model.v_head_dim)
+        key_value = h * (kv_rank + model.qk_rope_head_dim) + kv_rank + up
+        return query + key_value + heads * model.v_head_dim * h
+    return 2 * h * heads * head_dim(model) + 2 * h * kv_dim(model)
+
+
+def ffn_parameters(model: ModelConfig, width: int) -> int:
+    return MLP_MATRICES[model.mlp] * model.hidden * width
+
+
+def moe_ffn_parameters(model: ModelConfig, *, active: bool = False) -> int:
+    """A MoE layer's experts (all, or the top-k a token goes through), shared experts and router."""
+    routed = model.experts_per_token if active else model.experts
+    expert = ffn_parameters(model, model.expert_ffn_hidden)
+    return (routed + model.shared_experts) * expert + model.hidden * model.experts
+
+
+def moe_layers(model: ModelConfig) -> int:
+    if not model.experts:
+        return 0
+    return (model.layers - model.dense_layers) // model.moe_every
+
+
 def layer_parameters(model: ModelConfig) -> int:
-    """One decoder layer: attention (Q, K, V, output), the MLP and two norms. Biases of the
-    linear layers (GPT-3 has them) are left out: under 0.01% of the total."""
-    attention = 2 * model.hidden * model.hidden + 2 * model.hidden * kv_dim(model)
-    mlp = MLP_MATRICES[model.mlp] * model.hidden * model.ffn_hidden
-    return attention + mlp + 2 * NORM_PARAMETERS[model.norm] * model.hidden
+    """One dense decoder layer: attention, the MLP and two norms. Biases of the linear layers
+    (GPT-3 has them) are left out: under 0.01% of the total."""
+    norms = 2 * NORM_PARAMETERS[model.norm] * model.hidden
+    return attention_parameters(model) + ffn_parameters(model, model.ffn_hidden) + norms
+
+
+def moe_layer_parameters(model: ModelConfig, *, active: bool = False) -> int:
+    norms = 2 * NORM_PARAMETERS[model.norm] * model.hidden
+    return attention_parameters(model) + moe_ffn_parameters(model, active=active) + norms
+
+
+def _layers(model: ModelConfig, *, active: bool) -> int:
+    moe = moe_layers(model)
+    dense = (model.layers - moe) * layer_parameters(model)
+    return dense + moe * moe_layer_parameters(model, active=active) if moe else dense
 
 
 def parameter_count(model: ModelConfig) -> int:
-    """All parameters, including embeddings and the final norm."""
+    """All parameters of the main model, including embeddings and the final norm (multi-token
+    prediction modules are counted apart: ``mtp_parameters``)."""
     final_norm = NORM_PARAMETERS[model.norm] * model.hidden
-    return model.layers * layer_parameters(model) + embedding_parameters(model) + final_norm
+    return _layers(model, active=False) + embedding_parameters(model) + final_norm
+
+
+def active_parameter_count(model: ModelConfig, *, input_embedding: bool = True) -> int:
+    """Parameters one token goes through: a MoE layer's top-k and shared experts only. Vendors
+    differ on the input embedding table: Meta and Mistral count it, DeepSeek does not (its
+    DeepSeek-V2-Lite, 2.4B activated, is 2.45B without it and 2.66B with it)."""
+    final_norm = NORM_PARAMETERS[model.norm] * model.hidden
+    lookup = 0 if input_embedding else model.vocab_size * model.hidden
+    return _layers(model, active=True) + embedding_parameters(model) + final_norm - lookup
+
+
+def mtp_parameters(model: ModelConfig) -> int:
+    """DeepSeek-V3's multi-token prediction modules: each a MoE layer, a projection of the two
+    normed inputs (2h to h) and their norms; the embedding and output head are shared."""
+    projection = 2 * model.hidden * model.hidden + 2 * NORM_PARAMETERS[model.norm] * model.hidden
+    return model.mtp_modules * (moe_layer_parameters(model) + projection)
 
 
 def matmul_parameters(model: ModelConfig) -> int:
-    """Parameters that take part in matrix multiplies: all but the embedding lookups."""
+    """Active parameters that take part in matrix multiplies: all but the embedding lookups."""
     lookups = model.vocab_size * model.hidden + model.position_embeddings * model.hidden
     output_projection = model.vocab_size * model.hidden if model.tied_embeddings else 0
-    return parameter_count(model) - lookups + output_projection
+    return active_parameter_count(model) - lookups + output_projection
+
+
+def _attention_flops(model: ModelConfig, seq_len: int) -> float:
+    """Forward QK^T and AV per token over all layers, halved by the causal mask."""
+    widths = qk_head_dim(model) + v_head_dim(model)
+    return 2.0 * model.layers * seq_len * model.heads * widths / 2.0
 
 
 def model_flops_per_token(model: ModelConfig, seq_len: int) -> float:
-    """Forward and backward FLOPs per token the model needs: 6 per matmul parameter plus causal
-    attention (QK^T and AV, 2 x 2 x seq_len x hidden per layer forward, halved by the causal
-    mask, tripled for forward plus backward: 6 x layers x seq_len x hidden)."""
-    attention = 6.0 * model.layers * seq_len * model.hidden
-    return 6.0 * matmul_parameters(model) + attention
+    """Forward and backward FLOPs per token the model needs: 6 per active matmul parameter plus
+    causal attention, tripled for forward plus backward (6 x layers x seq_len x hidden for a
+    dense model whose heads span the hidden size)."""
+    return 6.0 * matmul_parameters(model) + 3.0 * _attention_flops(model, seq_len)
 
 
 def training_flops_per_token(model: ModelConfig, seq_len: int, recompute: str = "none") -> float:
@@ -60,7 +136,7 @@ def training_flops_per_token(model: ModelConfig, seq_len: int, recompute: str = 
     of the model FLOPs)."""
     flops = model_flops_per_token(model, seq_len)
     if recompute == "selective":
-        return flops + 1.0 * model.layers * seq_len * model.hidden
+        return flops + _attention_flops(model, seq_len) / 2.0
     if recompute == "full":
         return flops * 4.0 / 3.0
     return flops

@@ -19,7 +19,7 @@ from sim.config import Config
 from sim.engine import ReplicateOutcome
 from sim.events import EventRow, events_table
 from sim.memory import MemoryBreakdown
-from sim.model import parameter_count
+from sim.model import active_parameter_count, parameter_count
 from sim.plan import SECONDS_PER_DAY, JobPlan
 from sim.summary import Summary, flat_key, nested_columns
 from sim.throughput import Throughput
@@ -152,6 +152,7 @@ def summarize(
         "device": config.hardware.device,
         "model": config.model.name,
         "model_parameters": float(parameter_count(config.model)),
+        "model_active_parameters": float(active_parameter_count(config.model)),
         "model_flops_per_token": speed.model_flops_per_token,
         "hardware_flops_per_token": speed.hardware_flops_per_token,
         "memory_per_device_gib": memory.total_gib,

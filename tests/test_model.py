@@ -8,7 +8,9 @@ import pytest
 
 import sim
 from sim.model import (
+    active_parameter_count,
     model_flops_per_token,
+    moe_layers,
     parameter_count,
     training_flops_per_token,
 )
@@ -60,3 +62,68 @@ def test_raising_the_vocabulary_adds_the_embedding_and_output_parameters() -> No
     tied = dataclasses.replace(m, tied_embeddings=True)
     bigger_tied = dataclasses.replace(tied, vocab_size=m.vocab_size + 1000)
     assert parameter_count(bigger_tied) - parameter_count(tied) == 1000 * m.hidden
+
+
+# -- mixture of experts and multi-head latent attention (issue 14) ----------------------------
+
+
+def test_a_dense_model_is_all_active() -> None:
+    dense = model("llama3_405b")
+    assert active_parameter_count(dense) == parameter_count(dense)
+    assert moe_layers(dense) == 0
+
+
+def test_deepseek_counts_activated_parameters_without_the_input_embedding() -> None:
+    # DeepSeek-V2 paper, Appendix: DeepSeek-V2-Lite has 15.7B parameters, 2.4B activated (27
+    # layers, hidden 2048, MLA without query compression, 2 shared + 64 routed experts of 1408, 6
+    # per token, the first layer dense at 10944). Of the three ways to count the embeddings the
+    # one without the input table is nearest: 2.45B, against 2.66B with both tables and 2.24B
+    # with neither.
+    lite = dataclasses.replace(
+        model("deepseek_v2"), layers=27, hidden=2048, ffn_hidden=10944, heads=16, kv_heads=16,
+        q_lora_rank=0, experts=64, expert_ffn_hidden=1408,
+    )  # fmt: skip
+    assert parameter_count(lite) == pytest.approx(15.7e9, rel=0.01)
+    table = lite.vocab_size * lite.hidden
+    counts = {
+        "both": active_parameter_count(lite),
+        "no input": active_parameter_count(lite, input_embedding=False),
+        "neither": active_parameter_count(lite, input_embedding=False) - table,
+    }
+    assert min(counts, key=lambda k: abs(counts[k] - 2.4e9)) == "no input"
+
+
+def test_moe_flops_follow_the_active_experts() -> None:
+    # Each routed expert a token adds costs 6 FLOPs per parameter per MoE layer, whatever the
+    # number of experts that only sit in memory.
+    v2 = model("deepseek_v2")
+    more_active = dataclasses.replace(v2, experts_per_token=v2.experts_per_token + 1)
+    more_total = dataclasses.replace(v2, experts=2 * v2.experts)
+    expert = 3 * v2.hidden * v2.expert_ffn_hidden
+    extra = model_flops_per_token(more_active, 4096) - model_flops_per_token(v2, 4096)
+    assert extra == pytest.approx(6 * expert * moe_layers(v2))
+    router = 6 * v2.hidden * v2.experts * moe_layers(v2)  # the router grows with the experts
+    assert model_flops_per_token(more_total, 4096) - model_flops_per_token(v2, 4096) == (
+        pytest.approx(router)
+    )
+    assert parameter_count(more_total) - parameter_count(v2) == v2.experts * (
+        expert + v2.hidden
+    ) * moe_layers(v2)
+
+
+def test_llama4_maverick_alternates_dense_and_moe_layers() -> None:
+    maverick = model("llama4_maverick")
+    assert moe_layers(maverick) == 24  # Meta's config: MoE in every second of 48 layers
+
+
+def test_mla_attention_flops_use_its_head_widths() -> None:
+    # MLA scores use 128 + 64 per head, values 128: 3 x layers x seq x heads x (192 + 128).
+    v3 = model("deepseek_v3")
+    dense_part = model_flops_per_token(v3, 1) - 3 * 61 * 128 * 320 * 1
+    assert model_flops_per_token(v3, 4097) - dense_part == pytest.approx(3 * 61 * 4097 * 128 * 320)
+
+
+def test_a_moe_plan_is_refused_until_its_step_time_is_modelled() -> None:
+    config = sim.load_config("llama_405b", ["model=deepseek_v2"])
+    with pytest.raises(sim.ConfigError, match=r"model\.experts=160: .*not modelled yet"):
+        sim.run(config)
