@@ -80,6 +80,7 @@ class HardwareConfig:
     gemm_efficiency: float = MISSING
     gemm_half_dim: float = MISSING
     flash_attention_efficiency: float = MISSING  # fused attention kernels, fraction of the peak
+    fp8_gemm_efficiency: float | None = None  # FP8 GEMMs' fraction of the FP8 peak; None: as BF16
     memory_efficiency: float = MISSING  # fraction of memory bandwidth memory-bound kernels reach
     comm_efficiency: float = MISSING  # fraction of link bandwidth a collective achieves
     intra_server_latency_us: float = MISSING  # per step of a ring inside a server
@@ -181,7 +182,8 @@ class ParallelismConfig:
         "selective"  # "none", "selective" (attention core; as FlashAttention) or "full"
     )
     zero_stage: int = 1  # 0: replicate, 1: shard optimizer, 2: + gradients, 3: + weights over DP
-    dtype: str = "bf16"  # "bf16" (mixed precision with FP32 master weights) or "fp32"
+    dtype: str = "bf16"  # "bf16" (mixed precision, FP32 master weights), "fp8" (its linear
+    # layers' GEMMs in FP8, the rest as bf16) or "fp32"
     fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
     virtual_stages: int = 1  # interleaved 1F1B: model chunks per device; shrinks the bubble
     flash_attention: bool = True  # fused attention (FlashAttention); False: scores in memory

@@ -33,6 +33,10 @@ PRECISIONS = {
     # Mixed precision (ZeRO paper, Section 3.1): BF16 weights and gradients, FP32 master weights
     # and Adam's two moments: 2 + 2 + 12 bytes.
     "bf16": Precision(weights=2.0, gradients=2.0, optimizer=12.0, activation=2.0),
+    # FP8 training (Transformer Engine; DeepSeek-V3 report, Section 3.3): only the linear layers'
+    # GEMM inputs are cast to FP8; weights, gradients, optimizer states and the activations kept
+    # for backward stay as under bf16. ASSUMPTION: the transient FP8 copies are not counted.
+    "fp8": Precision(weights=2.0, gradients=2.0, optimizer=12.0, activation=2.0),
     # Plain FP32: no master copy, Adam's two moments: 4 + 4 + 8 bytes.
     "fp32": Precision(weights=4.0, gradients=4.0, optimizer=8.0, activation=4.0),
 }

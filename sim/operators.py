@@ -8,6 +8,10 @@
   backward 2.5x the forward FLOPs because it recomputes QK^T) at ``flash_attention_efficiency``;
   or, without it, two batched GEMMs over the whole s x s score matrix plus the softmax and dropout
   passes over the scores in memory (Megatron-LM before FlashAttention).
+- **FP8** (``parallelism.dtype=fp8``): the linear layers' GEMMs (QKV, attention output, MLP) run
+  at the FP8 peak on 1-byte operands, plus a pass that casts each GEMM input to FP8 (and, in
+  backward, each output gradient); attention, the output layer, norms and the loss stay in BF16
+  (DeepSeek-V3 report, Section 3.3.1), so the gain is bounded by the GEMMs' share of the step.
 - **Memory-bound operators** at ``memory_efficiency`` of the memory bandwidth: norms, residual
   adds (with dropout where the model has it), rotary embeddings, the MLP activation; backward
   moves twice the bytes of forward (the gradient in, the saved input, the gradient out).
@@ -24,6 +28,7 @@ from sim.memory import PRECISIONS, microbatch_tokens
 from sim.model import head_dim, kv_dim
 
 FP32_PEAK_SHARE = 0.5  # ASSUMPTION: FP32 training runs on TF32-class units at half the BF16 rate
+FP8_CAST_BYTES = 3.0  # per value cast to FP8: read 2 bytes (BF16), write 1
 LOSS_PASSES = 4  # FP32 logits: softmax reads and writes them, backward reads and writes again
 
 
@@ -36,17 +41,23 @@ class Device:
     gemm_half_dim: float
     flash_efficiency: float
     memory_bytes_per_s: float  # achieved by memory-bound kernels
+    fp8_flops: float = 0.0  # FP8 peak x (FP8 GEMM efficiency / BF16 GEMM efficiency); 0: none
 
     def gemm_efficiency_at(self, m: float, n: float, k: float) -> float:
         d = self.gemm_half_dim
         return self.gemm_efficiency / (1.0 + d / m + d / n + d / k)
 
-    def gemm_s(self, m: float, n: float, k: float, value_bytes: float, batch: float = 1.0) -> float:
-        """``batch`` GEMMs of (m x k) by (k x n): compute-bound or memory-bound, the slower."""
+    def gemm_s(
+        self, m: float, n: float, k: float, value_bytes: float, batch: float = 1.0, *,
+        fp8: bool = False,
+    ) -> float:  # fmt: skip
+        """``batch`` GEMMs of (m x k) by (k x n): compute-bound or memory-bound, the slower; in
+        FP8, at the FP8 peak on 1-byte operands."""
         flops = 2.0 * m * n * k * batch
-        compute = flops / (self.peak_flops * self.gemm_efficiency_at(m, n, k))
-        traffic = (m * k + k * n + m * n) * value_bytes * batch / self.memory_bytes_per_s
-        return max(compute, traffic)
+        peak, operand = (self.fp8_flops, 1.0) if fp8 else (self.peak_flops, value_bytes)
+        compute = flops / (peak * self.gemm_efficiency_at(m, n, k))
+        traffic = ((m * k + k * n) * operand + m * n * value_bytes) * batch
+        return max(compute, traffic / self.memory_bytes_per_s)
 
     def memory_s(self, bytes_moved: float) -> float:
         return bytes_moved / self.memory_bytes_per_s
@@ -60,12 +71,17 @@ def device(config: Config) -> Device:
     loaders = config.workload.loader_cores_per_server
     if hw.kind == "cpu" and loaders:
         peak *= 1.0 - loaders / hw.cpu_cores
+    fp8 = 0.0
+    if hw.peak_tflops_fp8:
+        share = (hw.fp8_gemm_efficiency or hw.gemm_efficiency) / hw.gemm_efficiency
+        fp8 = hw.peak_tflops_fp8 * 1e12 * share
     return Device(
         peak_flops=peak,
         gemm_efficiency=hw.gemm_efficiency,
         gemm_half_dim=hw.gemm_half_dim,
         flash_efficiency=hw.flash_attention_efficiency,
         memory_bytes_per_s=hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
+        fp8_flops=fp8,
     )
 
 
@@ -77,6 +93,7 @@ class LayerTime:
     backward_s: float
     recompute_s: float  # forward work repeated in backward
     flops: float  # executed, all passes
+    gemm_s: float  # of which the linear layers' GEMMs, forward and backward
 
     @property
     def total_s(self) -> float:
@@ -92,8 +109,12 @@ def layer_time(config: Config, dev: Device) -> LayerTime:
     kv = kv_dim(model)
     up = (2 if model.mlp == "swiglu" else 1) * f
     shapes = [(h + 2 * kv) / t, h], [h, h / t], [up / t, h], [h, f / t]  # (n, k) per GEMM
-    gemm_fwd = sum(dev.gemm_s(tokens, n, k, value) for n, k in shapes)
+    fp8 = par.dtype == "fp8"
+    gemm_fwd = sum(dev.gemm_s(tokens, n, k, value, fp8=fp8) for n, k in shapes)
     gemm_flops = sum(2.0 * tokens * n * k for n, k in shapes)
+    # FP8: each GEMM's input cast forward; backward casts the output gradient and the input.
+    cast_fwd = dev.memory_s(FP8_CAST_BYTES * tokens * sum(k for _, k in shapes)) if fp8 else 0.0
+    cast_bwd = dev.memory_s(FP8_CAST_BYTES * tokens * sum(n + k for n, k in shapes)) if fp8 else 0.0
 
     # Attention core: QK^T and AV for this device's heads, its queries against all keys.
     heads, d = model.heads / t, head_dim(model)
@@ -125,11 +146,11 @@ def layer_time(config: Config, dev: Device) -> LayerTime:
     activation = (3.0 if model.mlp == "swiglu" else 2.0) * tokens * f / t * value
     memory_fwd = dev.memory_s(stream + masks + rotary + activation)
 
-    forward = gemm_fwd + attn_fwd + scores_fwd + memory_fwd
-    backward = 2.0 * gemm_fwd + attn_bwd + 2.0 * scores_fwd + 2.0 * memory_fwd
+    forward = gemm_fwd + cast_fwd + attn_fwd + scores_fwd + memory_fwd
+    backward = 2.0 * gemm_fwd + cast_bwd + attn_bwd + 2.0 * scores_fwd + 2.0 * memory_fwd
     recompute = forward if par.recompute == "full" else attn_recompute
     flops = gemm_flops * (4.0 if par.recompute == "full" else 3.0) + attention_flops
-    return LayerTime(forward, backward, recompute, flops)
+    return LayerTime(forward, backward, recompute, flops, 3.0 * gemm_fwd)
 
 
 def logits_time(config: Config, dev: Device) -> float:

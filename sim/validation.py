@@ -87,6 +87,11 @@ def validate(config: Config) -> None:
     _one_of("model.norm", model.norm, list(NORM_PARAMETERS))
     _one_of("parallelism.recompute", par.recompute, RECOMPUTE_MODES)
     _one_of("parallelism.dtype", par.dtype, list(PRECISIONS))
+    if par.dtype == "fp8" and not hw.peak_tflops_fp8:
+        raise ConfigError("parallelism.dtype", par.dtype, f"{hw.name} has no FP8 "
+                          "(hardware.peak_tflops_fp8 is unset); valid: bf16, fp32")  # fmt: skip
+    if hw.fp8_gemm_efficiency is not None:
+        _fraction("hardware.fp8_gemm_efficiency", hw.fp8_gemm_efficiency)
     if par.zero_stage not in (0, 1, 2, 3):
         raise ConfigError("parallelism.zero_stage", par.zero_stage, "must be 0, 1, 2 or 3")
     if model.hidden % model.heads:

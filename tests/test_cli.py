@@ -120,6 +120,7 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
         ("failures=node_rate failures.distribution=empirical",
          "failures.distribution='empirical': unknown option; valid: exponential, weibull, "
          "lognormal"),
+        ("hardware=a100_sxm parallelism.dtype=fp8", "parallelism.dtype='fp8': a100_sxm has no FP8"),
         ("hardware.kind=tpu", "hardware.kind=tpu: Invalid value 'tpu', expected one of [gpu, cpu]"),
         ("parallelism.dp=64", "the product must equal the device count cluster.servers x "
          "hardware.devices_per_server = 2048 x 8 = 16384"),

@@ -11,6 +11,7 @@ import sim
 from sim.calibrate import plan
 from sim.collectives import Link, link
 from sim.config import Config, ModelConfig
+from sim.operators import device, layer_time
 from sim.throughput import throughput
 
 
@@ -166,3 +167,17 @@ def test_mfu_is_model_flops_over_peak() -> None:
     assert t.mfu == pytest.approx(t.tflops_per_device / 989)
     assert t.hardware_flops_per_token > t.model_flops_per_token  # selective recompute
     assert sum(t.breakdown().values()) == pytest.approx(t.step_time_s)
+
+
+def test_fp8_speeds_up_the_gemms_only() -> None:
+    # Issue 14: FP8 doubles the H100's peak (1979 against 989 TFLOP/s dense) but only the linear
+    # layers' GEMMs use it; attention, the output layer, norms, the loss and communication do not.
+    bf16 = sim.load_config("llama_405b")
+    fp8 = sim.load_config("llama_405b", ["parallelism.dtype=fp8"])
+    layer_bf16, layer_fp8 = layer_time(bf16, device(bf16)), layer_time(fp8, device(fp8))
+    assert layer_fp8.gemm_s == pytest.approx(layer_bf16.gemm_s / 2.0, rel=0.01)  # compute-bound
+    saved = layer_bf16.total_s - layer_fp8.total_s
+    assert 0.0 < saved < layer_bf16.gemm_s / 2.0  # the casts to FP8 cost something back
+    speedup = throughput(bf16).step_time_s / throughput(fp8).step_time_s
+    assert 1.2 < speedup < 2.0
+    assert throughput(fp8).tp_comm_s == throughput(bf16).tp_comm_s  # collectives stay in BF16
