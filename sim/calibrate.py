@@ -50,8 +50,8 @@ BOUNDS = {"gemm_efficiency": (0.3, 1.0), "gemm_half_dim": (1.0, 4096.0)}
 # FlashAttention-2: 50-73% of the A100's peak, "close to the efficiency of GEMM operations".
 FLASH_SHARE = 2.0 / 3.0
 # The generation each uncalibrated GPU takes its constants from.
-DERIVED_FROM = {"h100_sxm": "a100_sxm", "h200_sxm": "h100_sxm", "b200": "h100_sxm",
-                "mi300x": "h100_sxm"}  # fmt: skip
+DERIVED_FROM = {"h100_sxm": "a100_sxm", "h200_sxm": "h100_sxm", "h800_sxm": "h100_sxm",
+                "b200": "h100_sxm", "mi300x": "h100_sxm"}  # fmt: skip
 
 
 @dataclass(frozen=True)
