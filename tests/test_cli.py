@@ -88,7 +88,7 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
         ("scenario=nope", "scenario=nope: no such option; valid: cheapest_under_deadline, "
          "cpu_llama_1b, gpu_vs_cpu, llama_405b"),
         ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_genoa, "
-         "h100_sxm, h200_sxm, mi300x, xeon_spr_amx"),
+         "h100_sxm, h200_sxm, h800_sxm, mi300x, xeon_spr_amx"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
         ("+sim.speed=1", "sim.speed=1: unknown key; valid:"),
