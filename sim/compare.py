@@ -25,6 +25,9 @@ COLUMNS = {
     "step_time_s": "{:.3g}",
     "mfu": "{:.1%}",
     "memory_per_device_gib": "{:.1f}",
+    "model_parameters": "{:.4g}",
+    "model_active_parameters": "{:.4g}",
+    "checkpoint_size_gb": "{:,.0f}",
 }
 
 

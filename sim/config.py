@@ -182,10 +182,15 @@ class ParallelismConfig:
         "selective"  # "none", "selective" (attention core; as FlashAttention) or "full"
     )
     zero_stage: int = 1  # 0: replicate, 1: shard optimizer, 2: + gradients, 3: + weights over DP
+    # Expert parallelism (Megatron-Core's layout): each MoE layer's experts split over ep of the
+    # data-parallel ranks (ep divides dp), each expert split over tp as the dense layers are.
+    ep: int = 1
+    expert_imbalance: float = 1.0  # routed tokens of the busiest EP rank over the mean
     dtype: str = "bf16"  # "bf16" (mixed precision, FP32 master weights), "fp8" (its linear
     # layers' GEMMs in FP8, the rest as bf16) or "fp32"
     fewer_layers_first_last: int = 0  # layers taken off the first and last pipeline stages
     virtual_stages: int = 1  # interleaved 1F1B: model chunks per device; shrinks the bubble
+    zero_bubble: bool = False  # ZB-H1 schedule (DeepSeek-V2): a third of 1F1B's bubble
     flash_attention: bool = True  # fused attention (FlashAttention); False: scores in memory
     stage_io_freed: bool = False  # each chunk's received input is freed after forward (Llama 3)
     # What the framework overlaps with computation; the schedule bounds how much it can hide.

@@ -40,9 +40,10 @@ def _divisors(n: int) -> list[int]:
 
 
 def candidate_plans(config: Config) -> Iterator[Config]:
-    """Every combination of TP (inside a server), CP, PP, DP, micro-batch, recomputation, ZeRO
-    stage and interleaving whose degrees multiply to the device count; validity and memory are
-    checked by the caller."""
+    """Every combination of TP (inside a server), CP, PP, DP, EP (for a mixture of experts: the
+    divisors of the expert count that divide DP), micro-batch, recomputation, ZeRO stage and
+    interleaving whose degrees multiply to the device count; validity and memory are checked by
+    the caller."""
     model, hw, base = config.model, config.hardware, config.parallelism
     devices = config.cluster.servers * hw.devices_per_server
     for tp in _divisors(hw.devices_per_server):
@@ -53,14 +54,15 @@ def candidate_plans(config: Config) -> Iterator[Config]:
                     continue
                 dp = devices // (tp * cp * pp)
                 slots = layer_slots(model.layers, pp, fewer)
-                for virtual, mbs, recompute, zero in itertools.product(
+                eps = [e for e in _divisors(model.experts) if dp % e == 0] or [1]
+                for virtual, mbs, recompute, zero, ep in itertools.product(
                     _divisors(slots) if pp > 1 else [1], MICRO_BATCHES, RECOMPUTE_MODES,
-                    ZERO_STAGES,
+                    ZERO_STAGES, eps,
                 ):  # fmt: skip
                     plan = dataclasses.replace(
                         base, tp=tp, cp=cp, pp=pp, dp=dp, micro_batch_size=mbs,
                         recompute=recompute, fewer_layers_first_last=fewer,
-                        virtual_stages=virtual, zero_stage=zero,
+                        virtual_stages=virtual, zero_stage=zero, ep=ep,
                     )  # fmt: skip
                     yield dataclasses.replace(config, parallelism=plan)
 
@@ -93,6 +95,7 @@ def explore(config: Config) -> pd.DataFrame:
                 "recompute": par.recompute,
                 "virtual_stages": par.virtual_stages,
                 "zero_stage": par.zero_stage,
+                "ep": par.ep,
                 "step_time_s": speed.step_time_s,
                 "tflops_per_device": speed.tflops_per_device,
                 "mfu": speed.mfu,
@@ -121,8 +124,8 @@ def app(cfg: DictConfig) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     plans.to_csv(out_dir / "plans.csv", index=False)
     shown = plans.head(SHOWN)[
-        ["tp", "pp", "dp", "cp", "micro_batch_size", "recompute", "virtual_stages", "zero_stage",
-         "step_time_s",
+        ["tp", "pp", "dp", "cp", "ep", "micro_batch_size", "recompute", "virtual_stages",
+         "zero_stage", "step_time_s",
          "tflops_per_device", "mfu", "memory_per_device_gib"]
     ]  # fmt: skip
     print(f"{len(plans)} plans of {what} fit in memory; the {len(shown)} fastest:")

@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.config import Config, ModelConfig, ParallelismConfig
-from sim.model import NORM_PARAMETERS, kv_dim, layer_parameters
+from sim.model import (
+    NORM_PARAMETERS,
+    expert_parameters,
+    is_moe_layer,
+    layer_parameters,
+    moe_layer_parameters,
+    qk_head_dim,
+    v_head_dim,
+)
 
 GIB = 2.0**30
 LOGIT_BYTES = 4.0  # FP32 logits for the loss, on the last stage
@@ -53,6 +61,7 @@ class MemoryBreakdown:
     activations_gib: float
     reserve_gib: float
     capacity_gib: float
+    experts_gib: float = 0.0  # of weights, gradients and optimizer: the routed experts' share
 
     @property
     def total_gib(self) -> float:
@@ -69,10 +78,17 @@ class MemoryBreakdown:
         return self.total_gib <= self.capacity_gib
 
     def describe(self) -> str:
+        states = self.weights_gib + self.gradients_gib + self.optimizer_gib
+        split = (
+            f" (routed experts {self.experts_gib:.1f} + dense {states - self.experts_gib:.1f})"
+            if self.experts_gib
+            else ""
+        )
         return (
             f"weights {self.weights_gib:.1f} + gradients {self.gradients_gib:.1f} + optimizer "
-            f"{self.optimizer_gib:.1f} + activations {self.activations_gib:.1f} + reserve "
-            f"{self.reserve_gib:.1f} = {self.total_gib:.1f} GiB on pipeline stage {self.stage}"
+            f"{self.optimizer_gib:.1f}{split} + activations {self.activations_gib:.1f} + "
+            f"reserve {self.reserve_gib:.1f} = {self.total_gib:.1f} GiB on pipeline stage "
+            f"{self.stage}"
         )
 
 
@@ -86,6 +102,8 @@ def activation_bytes_per_layer(
     sequence_parallel: bool = False,
     recompute: str = "none",
     dtype: str = "bf16",
+    moe: bool = False,
+    imbalance: float = 1.0,
 ) -> float:
     """Bytes one layer keeps for backward, for one micro-batch (1-byte masks; values of 2 bytes
     in BF16, as the paper counts them, or 4 in FP32).
@@ -102,8 +120,20 @@ def activation_bytes_per_layer(
         return 2.0 * sb * h / shard
     masks = 2.0 * s * micro_batch * h if model.dropout else 0.0  # one byte per value
     replicated = 4.0 * sb * h + 2.0 * sb * h + 2.0 * sb * h + masks  # norms, QKV in, MLP in
-    attention = 2.0 * sb * h + 4.0 * sb * kv_dim(model) + 2.0 * sb * h  # Q, K and V, out-proj in
-    mlp = (6.0 if model.mlp == "swiglu" else 4.0) * sb * f  # gate, up, product / GeLU in, out
+    # Q, K and V, and the attention output (the out-projection's input); under MLA also the
+    # compressed query and key-value the up-projections read.
+    qk, v = qk_head_dim(model), v_head_dim(model)
+    kv_heads = model.heads if model.attention == "mla" else model.kv_heads
+    attention = 2.0 * sb * (model.heads * qk + kv_heads * (qk + v) + model.heads * v)
+    if model.attention == "mla":
+        replicated += 2.0 * sb * (model.q_lora_rank + model.kv_lora_rank)
+    if moe:  # each token's top-k expert copies (gate, up, product) plus the shared experts',
+        # and the permuted copies of its input and output the dispatch and combine move
+        copies = model.experts_per_token * imbalance
+        mlp = 6.0 * sb * model.expert_ffn_hidden * (copies + model.shared_experts)
+        mlp += 2.0 * 2.0 * sb * h * copies
+    else:
+        mlp = (6.0 if model.mlp == "swiglu" else 4.0) * sb * f  # gate, up, product / GeLU in, out
     scores = 0.0
     if recompute == "none":  # softmax output (+ dropout output and its 1-byte mask), per head
         per_score = 4.0 if model.dropout else 2.0
@@ -153,12 +183,30 @@ def microbatch_tokens(config: Config) -> float:
     return par.micro_batch_size * config.workload.seq_len / par.cp
 
 
+def stage_layer_kinds(model: ModelConfig, par: ParallelismConfig) -> list[tuple[int, int]]:
+    """Dense and MoE layers of each pipeline stage, in layer order."""
+    out, first = [], 0
+    for n in stage_layers(model.layers, par.pp, par.fewer_layers_first_last):
+        moe = sum(is_moe_layer(model, i) for i in range(first, first + n))
+        out.append((n - moe, moe))
+        first += n
+    return out
+
+
 def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
-    """Parameters held by one tensor-parallel rank of each pipeline stage."""
-    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    """Parameters held by one device of each pipeline stage: the dense ones split over TP, the
+    routed experts over TP x EP."""
+    dense = stage_dense_parameters(model, par)
+    return [d + e for d, e in zip(dense, stage_expert_parameters(model, par), strict=True)]
+
+
+def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
+    """All but the routed experts, per device of each stage (replicated over DP x CP)."""
     embedding = model.vocab_size * model.hidden + model.position_embeddings * model.hidden
     output = model.vocab_size * model.hidden  # a copy on the last stage when tied and pp > 1
-    params = [n * layer_parameters(model) for n in layers]
+    moe_dense = moe_layer_parameters(model) - expert_parameters(model) if model.experts else 0
+    kinds = stage_layer_kinds(model, par)
+    params = [d * layer_parameters(model) + m * moe_dense for d, m in kinds]
     params[0] += embedding
     if not (model.tied_embeddings and par.pp == 1):
         params[-1] += output
@@ -166,24 +214,37 @@ def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
     return [p / par.tp for p in params]
 
 
+def stage_expert_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
+    """Routed experts per device of each stage (replicated over DP x CP / EP)."""
+    experts = expert_parameters(model) if model.experts else 0
+    return [m * experts / (par.tp * par.ep) for _, m in stage_layer_kinds(model, par)]
+
+
 def memory_per_device(config: Config) -> MemoryBreakdown:
     """Memory of the fullest stage: each stage holds its layers' activations for the chunks in
-    flight (``chunks_in_flight``); the last stage also holds the logits of one micro-batch."""
+    flight (``chunks_in_flight``); the last stage also holds the logits of one micro-batch. Model
+    states are sharded by the ZeRO stage over the ranks holding the same parameters: DP x CP for
+    the dense ones, DP x CP / EP for the experts."""
     model, par, hw = config.model, config.parallelism, config.hardware
-    per_layer = activation_bytes_per_layer(
-        model,
-        seq_len=config.workload.seq_len,
-        micro_batch=par.micro_batch_size,
-        tp=par.tp,
-        cp=par.cp,
-        sequence_parallel=par.sequence_parallel,
-        recompute=par.recompute,
-        dtype=par.dtype,
-    )
+
+    def per_layer(moe: bool) -> float:
+        return activation_bytes_per_layer(
+            model,
+            seq_len=config.workload.seq_len,
+            micro_batch=par.micro_batch_size,
+            tp=par.tp,
+            cp=par.cp,
+            sequence_parallel=par.sequence_parallel,
+            recompute=par.recompute,
+            dtype=par.dtype,
+            moe=moe,
+            imbalance=par.expert_imbalance,
+        )
+
+    dense_layer, moe_layer = per_layer(False), per_layer(True) if model.experts else 0.0
     precision = PRECISIONS[par.dtype]
     in_flight = microbatches_per_replica(config)
-    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
-    shards = par.dp * par.cp  # ranks holding the same parameters
+    shards = par.dp * par.cp  # ranks holding the same dense parameters
     tokens = microbatch_tokens(config)
     logits = LOGIT_BYTES * tokens * model.vocab_size / par.tp
     stages = []
@@ -191,22 +252,40 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     # through backward; the chunk's first norm keeps what its backward needs.
     chunk_input = tokens * model.hidden * precision.activation
     chunk_input /= par.tp if par.sequence_parallel else 1
-    for i, (params, n_layers) in enumerate(zip(stage_parameters(model, par), layers, strict=True)):
+    parts = zip(
+        stage_dense_parameters(model, par),
+        stage_expert_parameters(model, par),
+        stage_layer_kinds(model, par),
+        strict=True,
+    )
+    for i, (dense, experts, (n_dense, n_moe)) in enumerate(parts):
         chunks = chunks_in_flight(par.pp, par.virtual_stages, in_flight, i)
-        activations = chunks * n_layers / par.virtual_stages * per_layer
+        stage_bytes = n_dense * dense_layer + n_moe * moe_layer
+        activations = chunks * stage_bytes / par.virtual_stages
         if par.stage_io_freed:
-            activations -= chunks * min(chunk_input, per_layer)
+            activations -= chunks * min(chunk_input, stage_bytes / (n_dense + n_moe))
         if i == par.pp - 1:
             activations += logits
+
+        expert_shards = max(1, shards // par.ep)
+        weights, grads, optimizer = (
+            (_sharded(dense * b, shards, on), _sharded(experts * b, expert_shards, on))
+            for b, on in (
+                (precision.weights, par.zero_stage >= 3),
+                (precision.gradients, par.zero_stage >= 2),
+                (precision.optimizer, par.zero_stage >= 1),
+            )
+        )
         stages.append(
             MemoryBreakdown(
                 stage=i,
-                weights_gib=_sharded(params * precision.weights, shards, par.zero_stage >= 3),
-                gradients_gib=_sharded(params * precision.gradients, shards, par.zero_stage >= 2),
-                optimizer_gib=_sharded(params * precision.optimizer, shards, par.zero_stage >= 1),
+                weights_gib=sum(weights),
+                gradients_gib=sum(grads),
+                optimizer_gib=sum(optimizer),
                 activations_gib=activations / GIB,
                 reserve_gib=hw.memory_reserve_gib,
                 capacity_gib=hw.memory_gib,
+                experts_gib=weights[1] + grads[1] + optimizer[1],
             )
         )
     return max(stages, key=lambda m: m.total_gib)

@@ -68,6 +68,17 @@ def moe_layers(model: ModelConfig) -> int:
     return (model.layers - model.dense_layers) // model.moe_every
 
 
+def is_moe_layer(model: ModelConfig, index: int) -> bool:
+    """Layer ``index`` (from 0) has experts: after the leading dense ones, every moe_every-th."""
+    after = index - model.dense_layers
+    return bool(model.experts) and after >= 0 and (after + 1) % model.moe_every == 0
+
+
+def expert_parameters(model: ModelConfig) -> int:
+    """The routed experts of one MoE layer: what expert parallelism splits."""
+    return model.experts * ffn_parameters(model, model.expert_ffn_hidden)
+
+
 def layer_parameters(model: ModelConfig) -> int:
     """One dense decoder layer: attention, the MLP and two norms. Biases of the linear layers
     (GPT-3 has them) are left out: under 0.01% of the total."""

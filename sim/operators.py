@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sim.config import Config
 from sim.memory import PRECISIONS, microbatch_tokens
-from sim.model import head_dim, kv_dim
+from sim.model import kv_dim, qk_head_dim, v_head_dim
 
 FP32_PEAK_SHARE = 0.5  # ASSUMPTION: FP32 training runs on TF32-class units at half the BF16 rate
 FP8_CAST_BYTES = 3.0  # per value cast to FP8: read 2 bytes (BF16), write 1
@@ -100,24 +100,65 @@ class LayerTime:
         return self.forward_s + self.backward_s + self.recompute_s
 
 
-def layer_time(config: Config, dev: Device) -> LayerTime:
+def attention_shapes(config: Config) -> list[tuple[float, float]]:
+    """(n, k) of each attention projection GEMM on one device (m is the tokens): grouped-query
+    Q, K, V fused and the output projection split over TP; under MLA the down-projections to the
+    compressed query and key-value are replicated over TP, the up-projections split."""
+    model, t, h = config.model, config.parallelism.tp, config.model.hidden
+    heads, qk, v = model.heads, qk_head_dim(model), v_head_dim(model)
+    if model.attention == "mla":
+        q = [(model.q_lora_rank, h), (heads * qk / t, model.q_lora_rank)]
+        if not model.q_lora_rank:
+            q = [(heads * qk / t, h)]
+        kv = [(model.kv_lora_rank + model.qk_rope_head_dim, h),
+              (heads * (model.qk_nope_head_dim + v) / t, model.kv_lora_rank)]  # fmt: skip
+        return [*q, *kv, (h, heads * v / t)]
+    return [((heads * qk + 2 * kv_dim(model)) / t, h), (h, heads * v / t)]
+
+
+def ffn_shapes(config: Config, width: float) -> list[tuple[float, float]]:
+    """(n, k) of the MLP GEMMs of a ``width``-wide FFN split over TP: up (and gate), down."""
+    model, t = config.model, config.parallelism.tp
+    up = (2 if model.mlp == "swiglu" else 1) * width
+    return [(up / t, model.hidden), (model.hidden, width / t)]
+
+
+def layer_time(config: Config, dev: Device, *, moe: bool = False) -> LayerTime:
+    """One dense layer, or with ``moe`` one MoE layer: its router, its shared experts as a dense
+    FFN, and the routed experts a device holds (experts / ep of them) as grouped GEMMs over the
+    tokens routed to them, the busiest rank's ``expert_imbalance`` times the mean."""
     model, par, work = config.model, config.parallelism, config.workload
     value = PRECISIONS[par.dtype].activation
     t, h, f = par.tp, model.hidden, model.ffn_hidden
     seq_q = work.seq_len / par.cp  # this device's queries of each sequence
     tokens = microbatch_tokens(config)
     kv = kv_dim(model)
-    up = (2 if model.mlp == "swiglu" else 1) * f
-    shapes = [(h + 2 * kv) / t, h], [h, h / t], [up / t, h], [h, f / t]  # (n, k) per GEMM
     fp8 = par.dtype == "fp8"
+    if moe:
+        ffn = ffn_shapes(config, model.shared_experts * model.expert_ffn_hidden)
+        ffn = [*(ffn if model.shared_experts else []), (model.experts, h)]  # + the router
+    else:
+        ffn = ffn_shapes(config, f)
+    shapes = [*attention_shapes(config), *ffn]
     gemm_fwd = sum(dev.gemm_s(tokens, n, k, value, fp8=fp8) for n, k in shapes)
     gemm_flops = sum(2.0 * tokens * n * k for n, k in shapes)
+    routed_in = routed_out = 0.0  # values the routed GEMMs read and write, for FP8 casts
+    if moe:  # each local expert's GEMMs over the tokens routed to it
+        local = model.experts / par.ep
+        routed = tokens * model.experts_per_token * par.ep / model.experts * par.expert_imbalance
+        for n, k in ffn_shapes(config, model.expert_ffn_hidden):
+            gemm_fwd += dev.gemm_s(routed, n, k, value, local, fp8=fp8)
+            gemm_flops += 2.0 * routed * local * n * k
+            routed_in += routed * local * k
+            routed_out += routed * local * n
     # FP8: each GEMM's input cast forward; backward casts the output gradient and the input.
-    cast_fwd = dev.memory_s(FP8_CAST_BYTES * tokens * sum(k for _, k in shapes)) if fp8 else 0.0
-    cast_bwd = dev.memory_s(FP8_CAST_BYTES * tokens * sum(n + k for n, k in shapes)) if fp8 else 0.0
+    inputs = tokens * sum(k for _, k in shapes) + routed_in
+    outputs = tokens * sum(n for n, _ in shapes) + routed_out
+    cast_fwd = dev.memory_s(FP8_CAST_BYTES * inputs) if fp8 else 0.0
+    cast_bwd = dev.memory_s(FP8_CAST_BYTES * (inputs + outputs)) if fp8 else 0.0
 
     # Attention core: QK^T and AV for this device's heads, its queries against all keys.
-    heads, d = model.heads / t, head_dim(model)
+    heads, d = model.heads / t, (qk_head_dim(model) + v_head_dim(model)) / 2.0
     pairs = par.micro_batch_size * heads * seq_q * work.seq_len  # query-key pairs, no mask
     if par.flash_attention:
         attention_flops = 4.0 * d * pairs / 2.0  # causal: half the blocks are skipped
@@ -143,7 +184,12 @@ def layer_time(config: Config, dev: Device) -> LayerTime:
     stream = 10.0 * tokens * residual * value
     masks = 2.0 * tokens * residual if model.dropout else 0.0
     rotary = 2.0 * tokens * (h + kv) / t * value if model.position_embeddings == 0 else 0.0
-    activation = (3.0 if model.mlp == "swiglu" else 2.0) * tokens * f / t * value
+    width: float = f
+    if moe:
+        width = model.expert_ffn_hidden * (
+            model.shared_experts + model.experts_per_token * par.expert_imbalance
+        )
+    activation = (3.0 if model.mlp == "swiglu" else 2.0) * tokens * width / t * value
     memory_fwd = dev.memory_s(stream + masks + rotary + activation)
 
     forward = gemm_fwd + cast_fwd + attn_fwd + scores_fwd + memory_fwd

@@ -28,6 +28,7 @@ def format_summary(summary: Summary) -> str:
             for part in (
                 "compute",
                 "tp_comm",
+                "ep_comm",
                 "cp_comm",
                 "pp_comm",
                 "dp_comm",

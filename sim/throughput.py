@@ -27,7 +27,9 @@ from sim.memory import (
     PRECISIONS,
     microbatch_tokens,
     microbatches_per_replica,
-    stage_layers,
+    stage_dense_parameters,
+    stage_expert_parameters,
+    stage_layer_kinds,
     stage_parameters,
 )
 from sim.model import kv_dim, model_flops_per_token, training_flops_per_token
@@ -41,6 +43,7 @@ class Throughput:
     step_time_s: float
     compute_s: float
     tp_comm_s: float
+    ep_comm_s: float  # the experts' dispatch and combine all-to-alls
     cp_comm_s: float
     pp_comm_s: float
     dp_comm_s: float
@@ -59,6 +62,7 @@ class Throughput:
         return {
             "compute_s": self.compute_s,
             "tp_comm_s": self.tp_comm_s,
+            "ep_comm_s": self.ep_comm_s,
             "cp_comm_s": self.cp_comm_s,
             "pp_comm_s": self.pp_comm_s,
             "dp_comm_s": self.dp_comm_s,
@@ -74,6 +78,7 @@ class _Stage:
 
     compute_s: float
     tp_s: float
+    ep_s: float
     cp_s: float
     pp_s: float
     zero3_s: float  # exposed ZeRO-3 gathers and reduce-scatters
@@ -82,7 +87,7 @@ class _Stage:
 
     @property
     def total_s(self) -> float:
-        return self.compute_s + self.tp_s + self.cp_s + self.pp_s + self.zero3_s
+        return self.compute_s + self.tp_s + self.ep_s + self.cp_s + self.pp_s + self.zero3_s
 
 
 def throughput(config: Config) -> Throughput:
@@ -92,6 +97,7 @@ def throughput(config: Config) -> Throughput:
     grad = PRECISIONS[par.dtype].gradients
     tokens_mb = microbatch_tokens(config)
     layer = layer_time(config, dev)
+    moe_layer = layer_time(config, dev, moe=True) if model.experts else layer
 
     # Tensor parallelism on the full activation of the micro-batch's tokens. Without sequence
     # parallelism: an all-reduce after each row-parallel GEMM forward and before each
@@ -112,6 +118,15 @@ def throughput(config: Config) -> Throughput:
     kv_bytes = 2.0 * par.micro_batch_size * work.seq_len * kv_dim(model) / par.tp * value
     gathers = 3 if par.recompute == "full" else 2
     cp_layer = gathers * cp_link.reduce_scatter_s(par.cp, kv_bytes)
+    # Expert parallelism: each MoE layer dispatches every token's top-k copies to the ranks
+    # holding their experts and combines the results back, forward and again backward (and
+    # once more forward under full recomputation): all-to-all among ep ranks, tp apart, exposed.
+    a2a_layer = 0.0
+    if model.experts and par.ep > 1:
+        ep_link = link(hw, par.tp * par.ep)
+        sent = tokens_mb / par.tp * model.experts_per_token * model.hidden * value
+        one = ep_link.reduce_scatter_s(par.ep, sent)  # (ep - 1) / ep of it leaves the device
+        a2a_layer = (4 + (2 if par.recompute == "full" else 0)) * one * par.expert_imbalance
     # Pipeline: each of the v chunks sends its output forward and its input gradient back.
     pp_mb = 0.0
     if par.pp > 1:
@@ -122,28 +137,40 @@ def throughput(config: Config) -> Throughput:
     dp_group = par.dp * par.cp
     dp_link = link(hw, par.tp * par.cp * par.dp)
     params = max(stage_parameters(model, par))
-    shard_bytes = params * grad
+    dense = max(stage_dense_parameters(model, par))
+    experts = max(stage_expert_parameters(model, par))
+    expert_group = max(1, dp_group // par.ep)  # ranks holding the same experts
+
+    def reduce_scatter(bytes_per: float) -> float:
+        """Dense parameters over DP x CP, the experts over DP x CP / EP, one after the other."""
+        return dp_link.reduce_scatter_s(dp_group, dense * bytes_per) + (
+            dp_link.reduce_scatter_s(expert_group, experts * bytes_per) if experts else 0.0
+        )
+
     zero3_mb = 0.0
     if par.zero_stage >= 3:  # gather weights forward and backward, reduce-scatter gradients
-        zero3_mb = 3.0 * dp_link.reduce_scatter_s(dp_group, shard_bytes)
+        zero3_mb = 3.0 * reduce_scatter(grad)
 
-    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    kinds = stage_layer_kinds(model, par)
     stages = []
-    for i, n in enumerate(layers):
+    for i, (n_dense, n_moe) in enumerate(kinds):
+        n = n_dense + n_moe
         extra = (embedding_time(config, dev) if i == 0 else 0.0) + (
-            logits_time(config, dev) if i == len(layers) - 1 else 0.0
+            logits_time(config, dev) if i == len(kinds) - 1 else 0.0
         )
-        compute = n * layer.total_s + extra
+        compute = n_dense * layer.total_s + n_moe * moe_layer.total_s + extra
         hidden = compute if par.overlap_param_gather else 0.0  # FSDP prefetches the next layer
         stages.append(
             _Stage(
                 compute_s=compute,
                 tp_s=n * tp_layer,
+                ep_s=n_moe * a2a_layer,
                 cp_s=n * cp_layer,
                 pp_s=pp_mb,
                 zero3_s=max(0.0, zero3_mb - hidden),
-                forward_s=n * layer.forward_s,
-                backward_s=n * (layer.backward_s + layer.recompute_s),
+                forward_s=n_dense * layer.forward_s + n_moe * moe_layer.forward_s,
+                backward_s=n_dense * (layer.backward_s + layer.recompute_s)
+                + n_moe * (moe_layer.backward_s + moe_layer.recompute_s),
             )
         )
     slowest = max(stages, key=lambda s: s.total_s)
@@ -151,20 +178,23 @@ def throughput(config: Config) -> Throughput:
     # Interleaved, a micro-batch comes back to a device after p chunk hops: with fewer than p
     # micro-batches in flight the device idles for the rest of each round.
     rounds = max(m, par.pp) if par.virtual_stages > 1 else m
-    bubble_s = (rounds - m + (par.pp - 1) / par.virtual_stages) * slowest.total_s
+    fill = (par.pp - 1) / par.virtual_stages
+    if par.zero_bubble:  # ZB-H1 (Qi et al. 2023): weight gradients fill a third of it back in
+        fill /= 3.0
+    bubble_s = (rounds - m + fill) * slowest.total_s
 
     dp_s = 0.0
     if par.zero_stage == 0:
-        reduce = dp_link.all_reduce_s(dp_group, shard_bytes)
+        reduce = 2.0 * reduce_scatter(grad)  # an all-reduce: reduce-scatter and all-gather
         dp_s = _exposed(reduce, slowest.backward_s, par.overlap_grad_reduce)
     elif par.zero_stage in (1, 2):
-        rs = dp_link.reduce_scatter_s(dp_group, shard_bytes)  # the gradients
+        rs = reduce_scatter(grad)  # the gradients
         dp_s = _exposed(rs, slowest.backward_s, par.overlap_grad_reduce) + _exposed(
             rs,
             slowest.forward_s,
             par.overlap_param_gather,  # the updated weights: same volume
         )
-    local = params / (dp_group if par.zero_stage >= 1 else 1)
+    local = dense / dp_group + experts / expert_group if par.zero_stage >= 1 else params
     optimizer_s = optimizer_time(local, config, dev)
 
     step_s = m * slowest.total_s + bubble_s + dp_s + optimizer_s
@@ -176,6 +206,7 @@ def throughput(config: Config) -> Throughput:
         step_time_s=step_s,
         compute_s=m * slowest.compute_s,
         tp_comm_s=m * slowest.tp_s,
+        ep_comm_s=m * slowest.ep_s,
         cp_comm_s=m * slowest.cp_s,
         pp_comm_s=m * slowest.pp_s,
         dp_comm_s=dp_s + m * slowest.zero3_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from sim.checkpointing import REGISTRY
-from sim.config import Config, Distribution, ModelConfig
+from sim.config import Config, Distribution, ModelConfig, ParallelismConfig
 from sim.errors import ConfigError
 from sim.memory import PRECISIONS, layer_slots, memory_per_device
 from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
@@ -100,7 +100,7 @@ def validate(config: Config) -> None:
         raise ConfigError(
             "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
         )
-    _validate_architecture(model)
+    _validate_architecture(model, par)
     _validate_throughput_inputs(config)
     _validate_workload(config)
     for spec in phases(config):  # every phase's shape must fit and split
@@ -245,9 +245,9 @@ def _fraction(key: str, value: float, *, upper_open: bool = False) -> None:
         raise ConfigError(key, value, "must lie in [0, 1)" if upper_open else "must lie in [0, 1]")
 
 
-def _validate_architecture(model: ModelConfig) -> None:
-    """Mixture-of-experts and MLA fields, then what the step-time and memory models cover: the
-    parameter arithmetic (sim.model) knows MoE, MLA and set head widths; the rest does not yet."""
+def _validate_architecture(model: ModelConfig, par: ParallelismConfig) -> None:
+    """Mixture-of-experts and MLA fields, and the expert-parallel layout (Megatron-Core's: the
+    ep ranks of an expert group are data-parallel ranks, so ep divides dp)."""
     if model.experts:
         for key in ("experts_per_token", "expert_ffn_hidden"):
             _positive(f"model.{key}", getattr(model, key))
@@ -261,18 +261,19 @@ def _validate_architecture(model: ModelConfig) -> None:
     if model.attention == "mla":
         for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
             _positive(f"model.{key}", getattr(model, key))
-    uncovered = {
-        "model.experts": model.experts if model.experts else None,
-        "model.attention": model.attention.value if model.attention == "mla" else None,
-        "model.head_dim": model.head_dim
-        if model.head_dim and model.head_dim * model.heads != model.hidden
-        else None,
-    }
-    for key, value in uncovered.items():
-        if value is not None:
-            raise ConfigError(key, value, f"{model.name}: the step time and memory of "
-                              "mixture-of-experts, MLA and wide-head models are not modelled yet "
-                              "(issue 14); sim.model counts their parameters")  # fmt: skip
+    _positive("parallelism.ep", par.ep)
+    if par.ep > 1 and not model.experts:
+        raise ConfigError("parallelism.ep", par.ep, f"{model.name} has no experts; valid: 1")
+    if model.experts and model.experts % par.ep:
+        valid = ", ".join(str(d) for d in range(1, model.experts + 1) if model.experts % d == 0)
+        raise ConfigError("parallelism.ep", par.ep,
+                          f"must divide model.experts={model.experts}; valid: {valid}")  # fmt: skip
+    if par.dp % par.ep:
+        raise ConfigError("parallelism.ep", par.ep, f"must divide parallelism.dp={par.dp} "
+                          "(Megatron-Core's layout: expert-parallel ranks are data-parallel "
+                          "ranks)")  # fmt: skip
+    if not (math.isfinite(par.expert_imbalance) and par.expert_imbalance >= 1.0):
+        raise ConfigError("parallelism.expert_imbalance", par.expert_imbalance, "must be >= 1")
 
 
 def _validate_failures(config: Config) -> None:

@@ -121,9 +121,3 @@ def test_mla_attention_flops_use_its_head_widths() -> None:
     v3 = model("deepseek_v3")
     dense_part = model_flops_per_token(v3, 1) - 3 * 61 * 128 * 320 * 1
     assert model_flops_per_token(v3, 4097) - dense_part == pytest.approx(3 * 61 * 4097 * 128 * 320)
-
-
-def test_a_moe_plan_is_refused_until_its_step_time_is_modelled() -> None:
-    config = sim.load_config("llama_405b", ["model=deepseek_v2"])
-    with pytest.raises(sim.ConfigError, match=r"model\.experts=160: .*not modelled yet"):
-        sim.run(config)

@@ -8,9 +8,11 @@ import itertools
 import pytest
 
 import sim
+import sim.validation
 from sim.calibrate import plan
 from sim.collectives import Link, link
 from sim.config import Config, ModelConfig
+from sim.memory import memory_per_device
 from sim.operators import device, layer_time
 from sim.throughput import throughput
 
@@ -181,3 +183,56 @@ def test_fp8_speeds_up_the_gemms_only() -> None:
     speedup = throughput(bf16).step_time_s / throughput(fp8).step_time_s
     assert 1.2 < speedup < 2.0
     assert throughput(fp8).tp_comm_s == throughput(bf16).tp_comm_s  # collectives stay in BF16
+
+
+# -- mixture of experts and expert parallelism (issue 14) --------------------------------------
+
+
+def deepseek_v2(*overrides: str) -> Config:
+    return sim.load_config("deepseek_v2", list(overrides))
+
+
+def test_doubling_ep_halves_expert_memory_and_adds_all_to_all_time() -> None:
+    # Unsharded model states (ZeRO-0) so that every byte of an expert is on its EP rank.
+    plans = {
+        ep: deepseek_v2("parallelism.zero_stage=0", f"parallelism.ep={ep}") for ep in (1, 4, 8)
+    }
+    memory = {ep: memory_per_device(config) for ep, config in plans.items()}
+    assert memory[8].experts_gib == pytest.approx(memory[4].experts_gib / 2.0, rel=1e-9)
+    assert memory[4].experts_gib == pytest.approx(memory[1].experts_gib / 4.0, rel=1e-9)
+    comm = {ep: throughput(config).ep_comm_s for ep, config in plans.items()}
+    assert comm[1] == 0.0 < comm[4] < comm[8]
+
+
+def test_a_moe_plan_whose_experts_do_not_fit_is_refused_with_the_breakdown() -> None:
+    config = deepseek_v2("parallelism.ep=1", "parallelism.zero_stage=0")
+    with pytest.raises(sim.ConfigError, match=r"routed experts [0-9.]+ \+ dense [0-9.]+\) \+ "
+                                             r"activations [0-9.]+"):  # fmt: skip
+        sim.validation.validate(config)
+
+
+def test_ep_must_divide_the_experts_and_the_data_parallel_ranks() -> None:
+    with pytest.raises(sim.ConfigError, match=r"parallelism\.ep=3: must divide model\.experts"):
+        sim.validation.validate(deepseek_v2("parallelism.ep=3"))
+    with pytest.raises(sim.ConfigError, match=r"parallelism\.ep=80: must divide parallelism\.dp"):
+        sim.validation.validate(deepseek_v2("parallelism.ep=80"))
+    with pytest.raises(sim.ConfigError, match=r"has no experts"):
+        sim.validation.validate(sim.load_config("llama_405b", ["parallelism.ep=2"]))
+
+
+def test_moe_compute_follows_the_active_experts_not_the_total() -> None:
+    # Doubling the experts (each token still goes through 6) adds only the router's FLOPs and
+    # what smaller per-expert GEMMs lose in efficiency; six more experts per token add exactly
+    # their FLOPs: 2 x tokens x 6 x 3 h f per pass (SwiGLU), 3 passes (4 with full recompute).
+    base = deepseek_v2()
+    model, par = base.model, base.parallelism
+    more = dataclasses.replace(base, model=dataclasses.replace(model, experts=320))
+    busier = dataclasses.replace(base, model=dataclasses.replace(model, experts_per_token=12))
+    t0, t_more, t_busy = (layer_time(c, device(c), moe=True) for c in (base, more, busier))
+    passes = 4.0 if par.recompute == "full" else 3.0
+    tokens = par.micro_batch_size * base.workload.seq_len
+    router = passes * 2.0 * tokens * model.hidden * model.experts
+    assert t_more.flops - t0.flops == pytest.approx(router)
+    extra = passes * 2.0 * tokens * 6 * 3 * model.hidden * model.expert_ffn_hidden
+    assert t_busy.flops - t0.flops == pytest.approx(extra)
+    assert t0.gemm_s < t_more.gemm_s < 1.25 * t0.gemm_s

@@ -18,10 +18,12 @@ from sim.calibrate import TRAINING_SETS, Run, validation_runs
 from sim.config import ModelConfig
 from sim.explore import explore
 from sim.model import active_parameter_count, model_flops_per_token, parameter_count
+from sim.throughput import throughput
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"
 LLAMA3 = "Llama 3 paper (arXiv 2407.21783)"
+DEEPSEEK_V2_COST = "DeepSeek-V2 (arXiv 2405.04434), Section 3.2.3"
 # label, catalogue name, source, published total, published active and the unit it is rounded
 # to, and whether the vendor counts the input embedding table as active (DeepSeek does not).
 MOE_MODELS = [
@@ -92,17 +94,35 @@ def rows() -> list[Row]:
             counted = active_parameter_count(model, input_embedding=counts_input)
             tolerance = max(0.01, unit / 2.0 / active)
             moe.append(Row(label, source, active, counted, tolerance, " B", 1e9))
+    dense_hours = _gpu_hours_per_trillion_tokens("deepseek_67b")
+    moe_hours = _scenario_gpu_hours_per_trillion_tokens("deepseek_v2")
     return [
         *sizes,
         *moe,
         Row(
             "DeepSeek 67B, H800 GPU-hours per 1T tokens (best explored plan, 1,024 GPUs)",
-            "DeepSeek-V2 (arXiv 2405.04434), Section 3.2.3",
+            DEEPSEEK_V2_COST,
             300.6e3,
-            _gpu_hours_per_trillion_tokens("deepseek_67b"),
+            dense_hours,
             0.15,
             " K",
             1e3,
+        ),
+        Row(
+            "DeepSeek-V2, H800 GPU-hours per 1T tokens (scenario deepseek_v2)",
+            DEEPSEEK_V2_COST,
+            172.8e3,
+            moe_hours,
+            0.15,
+            " K",
+            1e3,
+        ),
+        Row(
+            "DeepSeek-V2 over DeepSeek 67B, GPU-hours per token",
+            DEEPSEEK_V2_COST,
+            172.8 / 300.6,
+            moe_hours / dense_hours,
+            0.10,
         ),
         Row(
             "Training FLOPs, 6 x N x 15.6T tokens",
@@ -157,6 +177,13 @@ def _gpu_hours_per_trillion_tokens(name: str) -> float:
     best = explore(config).iloc[0]
     tokens_per_gpu_s = best.tflops_per_device * 1e12 / model_flops_per_token(config.model, 4096)
     return 1e12 / tokens_per_gpu_s / 3600.0
+
+
+def _scenario_gpu_hours_per_trillion_tokens(scenario: str) -> float:
+    """Failure-free GPU-hours per 1T tokens of a scenario's own plan."""
+    config = sim.load_config(scenario)
+    devices = config.cluster.servers * config.hardware.devices_per_server
+    return 1e12 / throughput(config).tokens_per_s * devices / 3600.0
 
 
 def _step_row(run: Run, tolerance: float, kind: str) -> Row:
