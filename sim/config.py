@@ -124,6 +124,10 @@ class ModelConfig:
     dense_layers: int = 0  # leading layers with a dense FFN of ffn_hidden (DeepSeek)
     moe_every: int = 1  # after those, every n-th layer is MoE and the others dense (Llama 4: 2)
     mtp_modules: int = 0  # multi-token prediction modules (DeepSeek-V3), each one MoE layer more
+    # Device-limited routing: a token's experts on at most this many devices (DeepSeek-V2: 3) or
+    # servers (DeepSeek-V3: 4), so the dispatch sends it there once each; 0: no limit.
+    max_devices_per_token: int = 0
+    max_servers_per_token: int = 0
 
 
 @dataclass

@@ -19,6 +19,7 @@ framework is configured to hide.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sim.collectives import link
@@ -120,13 +121,11 @@ def throughput(config: Config) -> Throughput:
     cp_layer = gathers * cp_link.reduce_scatter_s(par.cp, kv_bytes)
     # Expert parallelism: each MoE layer dispatches every token's top-k copies to the ranks
     # holding their experts and combines the results back, forward and again backward (and
-    # once more forward under full recomputation): all-to-all among ep ranks, tp apart, exposed.
+    # once more forward under full recomputation); exposed.
     a2a_layer = 0.0
     if model.experts and par.ep > 1:
-        ep_link = link(hw, par.tp * par.ep)
-        sent = tokens_mb / par.tp * model.experts_per_token * model.hidden * value
-        one = ep_link.reduce_scatter_s(par.ep, sent)  # (ep - 1) / ep of it leaves the device
-        a2a_layer = (4 + (2 if par.recompute == "full" else 0)) * one * par.expert_imbalance
+        passes = 2 + (1 if par.recompute == "full" else 0)
+        a2a_layer = passes * expert_all_to_all_s(config, tokens_mb) * par.expert_imbalance
     # Pipeline: each of the v chunks sends its output forward and its input gradient back.
     pp_mb = 0.0
     if par.pp > 1:
@@ -221,6 +220,25 @@ def throughput(config: Config) -> Throughput:
         model_flops_per_token=model_flops,
         hardware_flops_per_token=training_flops_per_token(model, work.seq_len, par.recompute),
     )
+
+
+def expert_all_to_all_s(config: Config, tokens: float) -> float:
+    """One dispatch and its combine for ``tokens`` of a micro-batch, among ep ranks tp apart.
+    Inside a server each token goes to the devices of its experts (at most
+    ``max_devices_per_token``); across servers once to each server of its experts (at most
+    ``max_servers_per_token``, DeepSeek-V3's node-limited routing), forwarded over NVLink there.
+    Dispatch moves BF16 values, or FP8 under dtype=fp8 as DeepSeek-V3 does; combine moves BF16."""
+    model, par, hw = config.model, config.parallelism, config.hardware
+    value = PRECISIONS[par.dtype].activation
+    per_copy = model.hidden * ((1.0 if par.dtype == "fp8" else value) + value)
+    span = par.tp * par.ep
+    k = model.experts_per_token
+    if span <= hw.devices_per_server:
+        copies = min(k, model.max_devices_per_token or k)
+        return link(hw, span).reduce_scatter_s(par.ep, tokens / par.tp * copies * per_copy)
+    servers = math.ceil(span / hw.devices_per_server)
+    copies = min(k, model.max_servers_per_token or k)
+    return link(hw, span).reduce_scatter_s(servers, tokens / par.tp * copies * per_copy)
 
 
 def _exposed(comm_s: float, window_s: float, overlapped: bool) -> float:

@@ -261,6 +261,8 @@ def _validate_architecture(model: ModelConfig, par: ParallelismConfig) -> None:
     if model.attention == "mla":
         for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
             _positive(f"model.{key}", getattr(model, key))
+    for key in ("max_devices_per_token", "max_servers_per_token"):
+        _non_negative(f"model.{key}", getattr(model, key))
     _positive("parallelism.ep", par.ep)
     if par.ep > 1 and not model.experts:
         raise ConfigError("parallelism.ep", par.ep, f"{model.name} has no experts; valid: 1")

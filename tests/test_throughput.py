@@ -14,7 +14,7 @@ from sim.collectives import Link, link
 from sim.config import Config, ModelConfig
 from sim.memory import memory_per_device
 from sim.operators import device, layer_time
-from sim.throughput import throughput
+from sim.throughput import expert_all_to_all_s, throughput
 
 
 def with_plan(config: Config, **changes: object) -> Config:
@@ -236,3 +236,17 @@ def test_moe_compute_follows_the_active_experts_not_the_total() -> None:
     extra = passes * 2.0 * tokens * 6 * 3 * model.hidden * model.expert_ffn_hidden
     assert t_busy.flops - t0.flops == pytest.approx(extra)
     assert t0.gemm_s < t_more.gemm_s < 1.25 * t0.gemm_s
+
+
+def test_device_limited_routing_sends_each_token_to_fewer_devices() -> None:
+    # DeepSeek-V2 (Section 2): a token's 6 experts lie on at most 3 of the 8 EP devices, so the
+    # dispatch and combine move 3 copies of it instead of 6: half the bytes, the same latency.
+    limited = deepseek_v2()
+    free = dataclasses.replace(
+        limited, model=dataclasses.replace(limited.model, max_devices_per_token=0)
+    )
+    tokens = 4096.0
+    latency = 7 * limited.hardware.intra_server_latency_us * 1e-6  # 7 ring steps among 8
+    assert expert_all_to_all_s(limited, tokens) - latency == pytest.approx(
+        (expert_all_to_all_s(free, tokens) - latency) / 2.0
+    )
