@@ -19,6 +19,7 @@ from sim.model import (
     is_moe_layer,
     layer_parameters,
     moe_layer_parameters,
+    mtp_parameters,
     qk_head_dim,
     v_head_dim,
 )
@@ -211,13 +212,18 @@ def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[f
     if not (model.tied_embeddings and par.pp == 1):
         params[-1] += output
     params[-1] += NORM_PARAMETERS[model.norm] * model.hidden  # final norm
+    params[-1] += mtp_parameters(model) - model.mtp_modules * expert_parameters(model)
     return [p / par.tp for p in params]
 
 
 def stage_expert_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
     """Routed experts per device of each stage (replicated over DP x CP / EP)."""
     experts = expert_parameters(model) if model.experts else 0
-    return [m * experts / (par.tp * par.ep) for _, m in stage_layer_kinds(model, par)]
+    kinds = stage_layer_kinds(model, par)
+    mtp = [0] * (len(kinds) - 1) + [model.mtp_modules]  # DeepSeek-V3's MTP sits after the head
+    return [
+        (m + extra) * experts / (par.tp * par.ep) for (_, m), extra in zip(kinds, mtp, strict=True)
+    ]
 
 
 def memory_per_device(config: Config) -> MemoryBreakdown:

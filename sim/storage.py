@@ -15,13 +15,15 @@ import simpy
 
 from sim.config import Config
 from sim.memory import PRECISIONS
-from sim.model import parameter_count
+from sim.model import mtp_parameters, parameter_count
 
 
 def checkpoint_bytes(config: Config) -> float:
-    """Weights and optimizer state of the whole model, at the plan's precision."""
+    """Weights and optimizer state of the whole model (with any multi-token prediction modules),
+    at the plan's precision."""
     precision = PRECISIONS[config.parallelism.dtype]
-    return parameter_count(config.model) * (precision.weights + precision.optimizer)
+    parameters = parameter_count(config.model) + mtp_parameters(config.model)
+    return parameters * (precision.weights + precision.optimizer)
 
 
 def transfer_s(config: Config, nbytes: float) -> float:

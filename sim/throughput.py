@@ -154,9 +154,11 @@ def throughput(config: Config) -> Throughput:
     stages = []
     for i, (n_dense, n_moe) in enumerate(kinds):
         n = n_dense + n_moe
+        last = i == len(kinds) - 1
         extra = (embedding_time(config, dev) if i == 0 else 0.0) + (
-            logits_time(config, dev) if i == len(kinds) - 1 else 0.0
-        )
+            logits_time(config, dev) + model.mtp_modules * (moe_layer.total_s + logits_time(
+                config, dev)) if last else 0.0
+        )  # fmt: skip
         compute = n_dense * layer.total_s + n_moe * moe_layer.total_s + extra
         hidden = compute if par.overlap_param_gather else 0.0  # FSDP prefetches the next layer
         stages.append(

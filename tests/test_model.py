@@ -11,6 +11,7 @@ from sim.model import (
     active_parameter_count,
     model_flops_per_token,
     moe_layers,
+    mtp_parameters,
     parameter_count,
     training_flops_per_token,
 )
@@ -121,3 +122,14 @@ def test_mla_attention_flops_use_its_head_widths() -> None:
     v3 = model("deepseek_v3")
     dense_part = model_flops_per_token(v3, 1) - 3 * 61 * 128 * 320 * 1
     assert model_flops_per_token(v3, 4097) - dense_part == pytest.approx(3 * 61 * 4097 * 128 * 320)
+
+
+def test_deepseek_v3_checkpoints_its_multi_token_prediction_module_too() -> None:
+    # DeepSeek-V3 report: the MTP module (one MoE layer and a projection; embedding and output
+    # head shared) is trained and saved with the main model. BF16 weights + FP32 Adam: 14 bytes.
+    from sim.storage import checkpoint_bytes
+
+    config = sim.load_config("deepseek_v2", ["model=deepseek_v3"])
+    v3 = config.model
+    assert 11e9 < mtp_parameters(v3) < 12e9  # one MoE layer of 256 experts: 11.3B of it
+    assert checkpoint_bytes(config) == 14 * (parameter_count(v3) + mtp_parameters(v3))
