@@ -103,6 +103,7 @@ def explore(config: Config) -> pd.DataFrame:
                 "memory_capacity_gib": memory.capacity_gib,
                 "bubble_s": speed.bubble_s,
                 "tp_comm_s": speed.tp_comm_s,
+                "ep_comm_s": speed.ep_comm_s,
                 "cp_comm_s": speed.cp_comm_s,
                 "dp_comm_s": speed.dp_comm_s,
             }
