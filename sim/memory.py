@@ -205,7 +205,7 @@ def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[f
     """All but the routed experts, per device of each stage (replicated over DP x CP)."""
     embedding = model.vocab_size * model.hidden + model.position_embeddings * model.hidden
     output = model.vocab_size * model.hidden  # a copy on the last stage when tied and pp > 1
-    moe_dense = moe_layer_parameters(model) - expert_parameters(model) if model.experts else 0
+    moe_dense = moe_layer_parameters(model) - expert_parameters(model)  # 0 layers if dense
     kinds = stage_layer_kinds(model, par)
     params = [d * layer_parameters(model) + m * moe_dense for d, m in kinds]
     params[0] += embedding
@@ -218,7 +218,7 @@ def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[f
 
 def stage_expert_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
     """Routed experts per device of each stage (replicated over DP x CP / EP)."""
-    experts = expert_parameters(model) if model.experts else 0
+    experts = expert_parameters(model)  # 0 for a dense model
     kinds = stage_layer_kinds(model, par)
     mtp = [0] * (len(kinds) - 1) + [model.mtp_modules]  # DeepSeek-V3's MTP sits after the head
     return [
