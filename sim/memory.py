@@ -21,6 +21,7 @@ from sim.model import (
     moe_layer_parameters,
     mtp_parameters,
     qk_head_dim,
+    replicated_attention_parameters,
     v_head_dim,
 )
 
@@ -202,7 +203,8 @@ def stage_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
 
 
 def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:
-    """All but the routed experts, per device of each stage (replicated over DP x CP)."""
+    """All but the routed experts, per device of each stage (replicated over DP x CP), split
+    over TP but for MLA's down-projections, which every TP rank holds whole."""
     embedding = model.vocab_size * model.hidden + model.position_embeddings * model.hidden
     output = model.vocab_size * model.hidden  # a copy on the last stage when tied and pp > 1
     moe_dense = moe_layer_parameters(model) - expert_parameters(model)  # 0 layers if dense
@@ -213,7 +215,9 @@ def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[f
         params[-1] += output
     params[-1] += NORM_PARAMETERS[model.norm] * model.hidden  # final norm
     params[-1] += mtp_parameters(model) - model.mtp_modules * expert_parameters(model)
-    return [p / par.tp for p in params]
+    replicated = [(d + m) * replicated_attention_parameters(model) for d, m in kinds]
+    replicated[-1] += model.mtp_modules * replicated_attention_parameters(model)
+    return [(p - r) / par.tp + r for p, r in zip(params, replicated, strict=True)]
 
 
 def stage_expert_parameters(model: ModelConfig, par: ParallelismConfig) -> list[float]:

@@ -51,6 +51,16 @@ def attention_parameters(model: ModelConfig) -> int:
     return 2 * h * heads * head_dim(model) + 2 * h * kv_dim(model)
 
 
+def replicated_attention_parameters(model: ModelConfig) -> int:
+    """Per layer, what tensor parallelism does not split: MLA's down-projections to the
+    compressed query and key-value, and their norms (every rank needs the whole latent)."""
+    if model.attention != "mla":
+        return 0
+    q_rank, kv_rank = model.q_lora_rank, model.kv_lora_rank
+    h = model.hidden
+    return h * q_rank + q_rank + h * (kv_rank + model.qk_rope_head_dim) + kv_rank
+
+
 def ffn_parameters(model: ModelConfig, width: int) -> int:
     return MLP_MATRICES[model.mlp] * model.hidden * width
 

@@ -14,9 +14,12 @@ from sim.memory import (
     GIB,
     activation_bytes_per_layer,
     memory_per_device,
+    stage_dense_parameters,
+    stage_layer_kinds,
     stage_layers,
     stage_parameters,
 )
+from sim.model import replicated_attention_parameters
 from sim.validation import validate
 
 # Korthikanti et al. 2022, Table 3: the GPT models they evaluate (heads a, hidden h, layers L).
@@ -209,3 +212,16 @@ def test_stage_layers_take_layers_off_the_first_and_last_stage() -> None:
     assert stage_layers(126, 16, 1) == [7, *[8] * 14, 7]
     assert sum(stage_layers(126, 16, 1)) == 126
     assert stage_layers(32, 1) == [32]
+
+
+def test_tensor_parallelism_leaves_mla_down_projections_whole() -> None:
+    # Every TP rank needs the whole compressed query and key-value, so it holds their
+    # down-projections whole: doubling TP halves the rest of the dense parameters only.
+    config = sim.load_config("deepseek_v2")
+    model, par = config.model, config.parallelism
+    one = stage_dense_parameters(model, dataclasses.replace(par, tp=1))
+    two = stage_dense_parameters(model, dataclasses.replace(par, tp=2))
+    layers = [d + m for d, m in stage_layer_kinds(model, par)]
+    for n, p1, p2 in zip(layers, one, two, strict=True):
+        whole = n * replicated_attention_parameters(model)
+        assert p2 == pytest.approx((p1 - whole) / 2 + whole)
