@@ -94,6 +94,7 @@ class RestorePoints:
     def __init__(self, work_s: float, silent_window_s: float) -> None:
         self.runs = [PointRun(RestorePoint(0.0, work_s, 0.0, STORAGE))]
         self.silent_window_s = silent_window_s
+        self._in_order = True  # runs appended one after another: the last is the newest
 
     @property
     def points(self) -> list[RestorePoint]:
@@ -109,6 +110,7 @@ class RestorePoints:
             runs.append(run)
         else:  # a background persist, or a memory copy
             bisect.insort(runs, run, key=_order)
+            self._in_order = False
         if len(runs) >= PRUNE_AT:
             self._prune(now)
 
@@ -128,13 +130,19 @@ class RestorePoints:
             runs = [run for run in runs if run.first.level == STORAGE]
         if corrupted_at is not None:
             runs = [r for run in runs if (r := run.until(corrupted_at))]
-        best = max(runs, key=_newest)  # the start of the job is always there
-        if best.first.level == STORAGE:  # a memory copy of the same checkpoint restores faster
-            same = [r for r in runs if r.first.level == MEMORY and best.last_s - r.last_s < TIE_S]
-            best = same[-1] if same else best
+        # The start of the job is always there. Appended runs have strictly increasing times.
+        best = runs[-1]
+        if not self._in_order:
+            best = max(runs, key=_newest)
+            if best.first.level == STORAGE:  # a memory copy of the checkpoint restores faster
+                same = [
+                    r for r in runs if r.first.level == MEMORY and best.last_s - r.last_s < TIE_S
+                ]
+                best = same[-1] if same else best
         self.runs = runs  # nothing is left after the newest point
         return best.point(best.n - 1)
 
     def reset(self, point: RestorePoint) -> None:
         """Only ``point`` remains (a lossless policy keeps everything trained)."""
         self.runs = [PointRun(point)]
+        self._in_order = True
