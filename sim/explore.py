@@ -28,15 +28,11 @@ from sim.loading import CONF_DIR, to_config
 from sim.memory import layer_slots, memory_per_device
 from sim.model import RECOMPUTE_MODES
 from sim.throughput import throughput
-from sim.validation import validate
+from sim.validation import divisors, validate
 
 MICRO_BATCHES = (1, 2, 4)
 ZERO_STAGES = (0, 1, 2, 3)
 SHOWN = 20
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def candidate_plans(config: Config) -> Iterator[Config]:
@@ -46,17 +42,17 @@ def candidate_plans(config: Config) -> Iterator[Config]:
     the caller."""
     model, hw, base = config.model, config.hardware, config.parallelism
     devices = config.cluster.servers * hw.devices_per_server
-    for tp in _divisors(hw.devices_per_server):
+    for tp in divisors(hw.devices_per_server):
         for cp in (c for c in (1, 2, 4, 8, 16, 32) if config.workload.seq_len % c == 0):
-            for pp in _divisors(devices // tp // cp) if devices % (tp * cp) == 0 else []:
+            for pp in divisors(devices // tp // cp) if devices % (tp * cp) == 0 else []:
                 fewer = _fewer_layers(model.layers, pp, base.fewer_layers_first_last)
                 if fewer is None:
                     continue
                 dp = devices // (tp * cp * pp)
                 slots = layer_slots(model.layers, pp, fewer)
-                eps = [e for e in _divisors(model.experts) if dp % e == 0] or [1]
+                eps = [e for e in divisors(model.experts) if dp % e == 0] or [1]
                 for virtual, mbs, recompute, zero, ep in itertools.product(
-                    _divisors(slots) if pp > 1 else [1], MICRO_BATCHES, RECOMPUTE_MODES,
+                    divisors(slots) if pp > 1 else [1], MICRO_BATCHES, RECOMPUTE_MODES,
                     ZERO_STAGES, eps,
                 ):  # fmt: skip
                     plan = dataclasses.replace(

@@ -311,9 +311,7 @@ class TrainingJob:
         cycle_wall = train_wall + write_s
         if write_s > 0.0:
             self.log.record_every(start + train_wall, cycle_wall, cycles, "checkpoint", write_s)
-        self.checkpoints += cycles
-        self.intervals_s += cycles * interval
-        self.last_interval_s = interval
+        self._count_checkpoints(cycles, cycles * interval, interval)
         if isinstance(self.policy, Multilevel):
             self.policy.count += cycles
         remaining, productive = self.remaining_s, self.ledger.seconds[Bucket.PRODUCTIVE]
@@ -446,9 +444,7 @@ class TrainingJob:
         """Record the restore points the checkpoint left, or start persisting it."""
         if math.isinf(checkpoint.interval_s):
             return
-        self.checkpoints += 1
-        self.intervals_s += segment_s
-        self.last_interval_s = checkpoint.interval_s
+        self._count_checkpoints(1, segment_s, checkpoint.interval_s)
         now, productive = self.env.now, self.ledger.seconds[Bucket.PRODUCTIVE]
         point = RestorePoint(now, self.remaining_s, productive, STORAGE)
         if checkpoint.storage:
@@ -457,6 +453,12 @@ class TrainingJob:
             self._points.add(RestorePoint(now, self.remaining_s, productive, MEMORY), now)
         if checkpoint.persist:
             self._persist(point)
+
+    def _count_checkpoints(self, n: int, work_s: float, interval_s: float) -> None:
+        """``n`` checkpoints written after ``work_s`` of training, the last at ``interval_s``."""
+        self.checkpoints += n
+        self.intervals_s += work_s
+        self.last_interval_s = interval_s
 
     def _persist(self, point: RestorePoint) -> None:
         """Write a snapshot to the shared store in the background."""

@@ -46,7 +46,7 @@ class PointRun(NamedTuple):
 
     @property
     def last_s(self) -> float:
-        return self.first.time_s + (self.n - 1) * self.step_s
+        return self._time(self.n - 1)
 
     def until(self, time_s: float) -> PointRun | None:
         """The points at or before ``time_s``; None if there are none."""

@@ -25,6 +25,11 @@ def _non_negative(key: str, value: float) -> None:
         raise ConfigError(key, value, "must be zero or a positive finite number")
 
 
+def divisors(n: int) -> list[int]:
+    """The valid degrees of a parallelism that must split ``n`` evenly."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
 def _name(key: str, name: str) -> None:
     """Names become summary keys joined by ``__`` (sim/summary.py): a name must not hold it."""
     if SEP in name:
@@ -230,7 +235,7 @@ def _validate_interleaving(config: Config) -> None:
         raise ConfigError(
             "parallelism.virtual_stages", v, "interleaving needs parallelism.pp > 1; valid: 1"
         )
-    valid = [d for d in range(1, slots + 1) if slots % d == 0]
+    valid = divisors(slots)
     if v not in valid:
         raise ConfigError(
             "parallelism.virtual_stages",
@@ -267,7 +272,7 @@ def _validate_architecture(model: ModelConfig, par: ParallelismConfig) -> None:
     if par.ep > 1 and not model.experts:
         raise ConfigError("parallelism.ep", par.ep, f"{model.name} has no experts; valid: 1")
     if model.experts and model.experts % par.ep:
-        valid = ", ".join(str(d) for d in range(1, model.experts + 1) if model.experts % d == 0)
+        valid = ", ".join(map(str, divisors(model.experts)))
         raise ConfigError("parallelism.ep", par.ep,
                           f"must divide model.experts={model.experts}; valid: {valid}")  # fmt: skip
     if par.dp % par.ep:
