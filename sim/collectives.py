@@ -6,6 +6,7 @@ For n ranks and a message of M bytes (the whole tensor, before sharding):
     all-reduce                  2 (n - 1) / n x M / bandwidth + 2 (n - 1) x latency
     reduce-scatter, all-gather  (n - 1) / n x M / bandwidth + (n - 1) x latency
     point-to-point              M / bandwidth + latency
+    one-shot all-reduce         (n - 1) x M / bandwidth + latency   (small messages, serving)
 
 The bandwidth is per device: the intra-server link when the group fits in one server, else the
 device's share of its server's network.
@@ -30,6 +31,13 @@ class Link:
             return 0.0
         steps = 2 * (ranks - 1)
         return steps / ranks * message_bytes / self.bytes_per_s + steps * self.latency_s
+
+    def one_shot_all_reduce_s(self, ranks: int, message_bytes: float) -> float:
+        """Every rank reads the others' whole buffers and sums locally in one step (the
+        small-message all-reduce of TensorRT-LLM and vLLM's custom kernels)."""
+        if ranks <= 1:
+            return 0.0
+        return (ranks - 1) * message_bytes / self.bytes_per_s + self.latency_s
 
     def reduce_scatter_s(self, ranks: int, message_bytes: float) -> float:
         """Also the time of an all-gather of the same (gathered) message."""

@@ -29,6 +29,8 @@ def to_config(cfg: DictConfig) -> Config:
             continue
         if key not in GROUPS:
             raise ConfigError(str(key), cfg[key], f"unknown key; valid: {', '.join(GROUPS)}")
+        if cfg[key] is None:  # an optional group left unset (serving)
+            continue
         known = {f.name for f in dataclasses.fields(GROUPS[str(key)])}
         for sub in cfg[key]:
             if sub not in known:

@@ -11,18 +11,27 @@ from sim.memory import memory_per_device
 from sim.montecarlo import run_replicates
 from sim.plan import STALL_LIMIT, plan_job
 from sim.results import Result, events_frame, replicates_frame, summarize, write_result
+from sim.serving import ServingResult, run_serving
 from sim.validation import validate
 
 log = logging.getLogger(__name__)
 
 
-def run(config: Config, out_dir: Path | None = None, *, scenario: str = "custom") -> Result:
+def run(
+    config: Config, out_dir: Path | None = None, *, scenario: str = "custom"
+) -> Result | ServingResult:
     """Simulate ``config`` and return its result; also write the files when ``out_dir`` is given.
+    A configuration with ``serving`` set serves requests (``ServingResult``) instead of training.
 
     Raises ``ConfigError`` on a value the simulator cannot use.
     """
     started = time.perf_counter()
     validate(config)
+    if config.serving is not None:
+        served = run_serving(config, scenario=scenario, progress=config.sim.progress)
+        if out_dir is not None:
+            served.write(out_dir)
+        return served
     plan, speed = plan_job(config)
     memory = memory_per_device(config)
     outcomes = run_replicates(

@@ -43,22 +43,15 @@ def _one_of(key: str, value: str, valid: tuple[str, ...] | list[str]) -> None:
 
 def validate(config: Config) -> None:
     """Raise ``ConfigError`` on the first value the simulator cannot use."""
-    hw, model, workload, par = config.hardware, config.model, config.workload, config.parallelism
+    _validate_machine(config)
+    if config.serving is not None:  # a serving run: no training plan to check
+        _validate_architecture(config.model, config.parallelism)
+        _validate_serving(config)
+        _validate_failures(config)
+        _validate_sim(config)
+        return
+    model, workload, par = config.model, config.workload, config.parallelism
     for key, value in {
-        "hardware.devices_per_server": hw.devices_per_server,
-        "hardware.peak_tflops_bf16": hw.peak_tflops_bf16,
-        "hardware.memory_gib": hw.memory_gib,
-        "hardware.memory_bandwidth_tbyte_per_s": hw.memory_bandwidth_tbyte_per_s,
-        "hardware.intra_server_gbyte_per_s": hw.intra_server_gbyte_per_s,
-        "hardware.network_gbit_per_s": hw.network_gbit_per_s,
-        "hardware.cpu_cores": hw.cpu_cores,
-        "hardware.host_memory_gib": hw.host_memory_gib,
-        "model.layers": model.layers,
-        "model.hidden": model.hidden,
-        "model.ffn_hidden": model.ffn_hidden,
-        "model.heads": model.heads,
-        "model.kv_heads": model.kv_heads,
-        "model.vocab_size": model.vocab_size,
         "workload.tokens": workload.tokens,
         "workload.seq_len": workload.seq_len,
         "workload.global_batch_size": workload.global_batch_size,
@@ -69,42 +62,22 @@ def validate(config: Config) -> None:
         "parallelism.micro_batch_size": par.micro_batch_size,
         "cluster.servers": config.cluster.servers,
         "recovery.repair_h": config.recovery.repair_h,
-        "pricing.pue": config.pricing.pue,
     }.items():
         _positive(key, value)
     for key, value in {
-        "hardware.server_power_kw": hw.server_power_kw,
-        "hardware.price_per_server_hour_usd": hw.price_per_server_hour_usd,
-        "hardware.memory_reserve_gib": hw.memory_reserve_gib,
-        "model.position_embeddings": model.position_embeddings,
         "parallelism.fewer_layers_first_last": par.fewer_layers_first_last,
         "cluster.spare_servers": config.cluster.spare_servers,
         "checkpoint.overhead_s": config.checkpoint.overhead_s,
-        "recovery.detection_s": config.recovery.detection_s,
         "recovery.diagnosis_s": config.recovery.diagnosis_s,
-        "recovery.restart_s": config.recovery.restart_s,
-        "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
     }.items():
         _non_negative(key, value)
-    if hw.peak_tflops_fp8 is not None:
-        _positive("hardware.peak_tflops_fp8", hw.peak_tflops_fp8)
-    _one_of("model.mlp", model.mlp, list(MLP_MATRICES))
-    _one_of("model.norm", model.norm, list(NORM_PARAMETERS))
     _one_of("parallelism.recompute", par.recompute, RECOMPUTE_MODES)
     _one_of("parallelism.dtype", par.dtype, list(PRECISIONS))
-    if par.dtype == "fp8" and not hw.peak_tflops_fp8:
-        raise ConfigError("parallelism.dtype", par.dtype, f"{hw.name} has no FP8 "
+    if par.dtype == "fp8" and not config.hardware.peak_tflops_fp8:
+        raise ConfigError("parallelism.dtype", par.dtype, f"{config.hardware.name} has no FP8 "
                           "(hardware.peak_tflops_fp8 is unset); valid: bf16, fp32")  # fmt: skip
-    if hw.fp8_gemm_efficiency is not None:
-        _fraction("hardware.fp8_gemm_efficiency", hw.fp8_gemm_efficiency)
     if par.zero_stage not in (0, 1, 2, 3):
         raise ConfigError("parallelism.zero_stage", par.zero_stage, "must be 0, 1, 2 or 3")
-    if model.hidden % model.heads:
-        raise ConfigError("model.heads", model.heads, f"must divide model.hidden={model.hidden}")
-    if model.heads % model.kv_heads:
-        raise ConfigError(
-            "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
-        )
     _validate_architecture(model, par)
     _validate_throughput_inputs(config)
     _validate_workload(config)
@@ -126,6 +99,10 @@ def validate(config: Config) -> None:
             _non_negative(key, maybe)
     if REGISTRY[str(config.checkpoint.policy)].uses_interval:
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
+    _validate_sim(config)
+
+
+def _validate_sim(config: Config) -> None:
     if config.sim.workers < 1:
         raise ConfigError("sim.workers", config.sim.workers, "must be at least 1")
     if config.sim.replicates < 1:
@@ -134,6 +111,119 @@ def validate(config: Config) -> None:
         _positive("sim.horizon_days", config.sim.horizon_days)
     if config.sim.deadline_days is not None:
         _positive("sim.deadline_days", config.sim.deadline_days)
+
+
+def _validate_machine(config: Config) -> None:
+    """The server type, the model's architecture, and the costs every run uses."""
+    hw, model = config.hardware, config.model
+    for key, value in {
+        "hardware.devices_per_server": hw.devices_per_server,
+        "hardware.peak_tflops_bf16": hw.peak_tflops_bf16,
+        "hardware.memory_gib": hw.memory_gib,
+        "hardware.memory_bandwidth_tbyte_per_s": hw.memory_bandwidth_tbyte_per_s,
+        "hardware.intra_server_gbyte_per_s": hw.intra_server_gbyte_per_s,
+        "hardware.network_gbit_per_s": hw.network_gbit_per_s,
+        "hardware.cpu_cores": hw.cpu_cores,
+        "hardware.host_memory_gib": hw.host_memory_gib,
+        "model.layers": model.layers,
+        "model.hidden": model.hidden,
+        "model.ffn_hidden": model.ffn_hidden,
+        "model.heads": model.heads,
+        "model.kv_heads": model.kv_heads,
+        "model.vocab_size": model.vocab_size,
+        "pricing.pue": config.pricing.pue,
+    }.items():
+        _positive(key, value)
+    for key, value in {
+        "hardware.server_power_kw": hw.server_power_kw,
+        "hardware.price_per_server_hour_usd": hw.price_per_server_hour_usd,
+        "hardware.memory_reserve_gib": hw.memory_reserve_gib,
+        "model.position_embeddings": model.position_embeddings,
+        "recovery.detection_s": config.recovery.detection_s,
+        "recovery.restart_s": config.recovery.restart_s,
+        "pricing.energy_usd_per_kwh": config.pricing.energy_usd_per_kwh,
+    }.items():
+        _non_negative(key, value)
+    for key, maybe in (
+        ("hardware.peak_tflops_fp8", hw.peak_tflops_fp8),
+        ("hardware.peak_tops_int8", hw.peak_tops_int8),
+    ):
+        if maybe is not None:
+            _positive(key, maybe)
+    _one_of("model.mlp", model.mlp, list(MLP_MATRICES))
+    _one_of("model.norm", model.norm, list(NORM_PARAMETERS))
+    if hw.fp8_gemm_efficiency is not None:
+        _fraction("hardware.fp8_gemm_efficiency", hw.fp8_gemm_efficiency)
+    if model.hidden % model.heads:
+        raise ConfigError("model.heads", model.heads, f"must divide model.hidden={model.hidden}")
+    if model.heads % model.kv_heads:
+        raise ConfigError(
+            "model.kv_heads", model.kv_heads, f"must divide model.heads={model.heads}"
+        )
+
+
+def _validate_serving(config: Config) -> None:
+    """Traffic, fleet and targets; then the replica must fit its devices (with the breakdown)."""
+    from sim.inference import replica_memory
+
+    serving = config.serving
+    assert serving is not None
+    _name("serving.name", serving.name)
+    for key, value in {
+        "serving.rate_per_s": serving.rate_per_s,
+        "serving.duration_s": serving.duration_s,
+        "serving.replicas": serving.replicas,
+        "serving.tp": serving.tp,
+        "serving.max_batch": serving.max_batch,
+        "serving.max_batched_tokens": serving.max_batched_tokens,
+        "serving.slo_ttft_s": serving.slo_ttft_s,
+        "serving.slo_tpot_s": serving.slo_tpot_s,
+        "serving.search_requests": serving.search_requests,
+        "serving.max_replicas": serving.max_replicas,
+        "serving.prompt_tokens.mean": serving.prompt_tokens.mean,
+        "serving.output_tokens.mean": serving.output_tokens.mean,
+        "serving.prompt_tokens.max": serving.prompt_tokens.max,
+        "serving.output_tokens.max": serving.output_tokens.max,
+    }.items():
+        _positive(key, value)
+    for key, value in {
+        "serving.step_overhead_ms": serving.step_overhead_ms,
+        "serving.load_weights_s": serving.load_weights_s,
+        "serving.prompt_tokens.sigma": serving.prompt_tokens.sigma,
+        "serving.output_tokens.sigma": serving.output_tokens.sigma,
+    }.items():
+        _non_negative(key, value)
+    _fraction("serving.idle_power_fraction", serving.idle_power_fraction)
+    _fraction("serving.slo_attainment", serving.slo_attainment)
+    if not 0.0 < serving.kv_memory_fraction <= 1.0:
+        raise ConfigError("serving.kv_memory_fraction", serving.kv_memory_fraction,
+                          "must lie in (0, 1]")  # fmt: skip
+    if not 1.0 <= serving.diurnal_peak_to_mean <= 2.0:
+        raise ConfigError("serving.diurnal_peak_to_mean", serving.diurnal_peak_to_mean,
+                          "must lie in [1, 2] (a sinusoid around the mean rate)")  # fmt: skip
+    if serving.requests is not None:
+        _positive("serving.requests", serving.requests)
+    elif serving.arrivals == "offline":
+        raise ConfigError("serving.requests", None, "offline arrivals need a count of requests")
+    if serving.arrivals == "trace" and not serving.trace:
+        raise ConfigError("serving.trace", serving.trace, "trace arrivals need a CSV path")
+    if serving.kv_cache == "int4":
+        raise ConfigError("serving.kv_cache", serving.kv_cache.value, "valid: bf16, fp8, int8")
+    per_server = config.hardware.devices_per_server
+    if serving.tp < per_server and per_server % serving.tp:
+        valid = ", ".join(map(str, divisors(per_server)))
+        raise ConfigError("serving.tp", serving.tp, f"must divide the {per_server} devices of a "
+                          f"server, or be a multiple of it; valid below it: {valid}")  # fmt: skip
+    if serving.tp > per_server and serving.tp % per_server:
+        raise ConfigError("serving.tp", serving.tp,
+                          f"must be a multiple of {per_server} across servers")  # fmt: skip
+    for rate in serving.rates_per_s:
+        _positive("serving.rates_per_s", rate)
+    for name, slo in serving.slos.items():
+        _name(f"serving.slos.{name}", name)
+        _positive(f"serving.slos.{name}.ttft_s", slo.ttft_s)
+        _positive(f"serving.slos.{name}.tpot_s", slo.tpot_s)
+    replica_memory(config)
 
 
 def _validate_layout(config: Config) -> None:

@@ -12,10 +12,12 @@ from conftest import REPO
 import sim
 from sim.accounting import Bucket
 
-SCENARIOS = sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))
+FILES = sorted((REPO / "scenarios").glob("*.yaml"))
+SERVING = sorted(p.stem for p in FILES if "override /serving" in p.read_text())
+TRAINING = sorted(p.stem for p in FILES if p.stem not in SERVING)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("scenario", TRAINING)
 def test_every_scenario_composes_and_runs_briefly(scenario: str, tmp_path: Path) -> None:
     config = sim.load_config(scenario, ["sim.replicates=2", "sim.horizon_days=5"])
     result = sim.run(config, tmp_path, scenario=scenario)
@@ -24,6 +26,18 @@ def test_every_scenario_composes_and_runs_briefly(scenario: str, tmp_path: Path)
     assert {"summary.json", "replicates.parquet", "events.parquet"} <= {
         p.name for p in tmp_path.iterdir()
     }
+
+
+@pytest.mark.parametrize("scenario", SERVING)
+def test_every_serving_scenario_composes_and_serves_briefly(scenario: str, tmp_path: Path) -> None:
+    overrides = ["sim.replicates=2", "serving.requests=200", "serving.rates_per_s=[]"]
+    config = sim.load_config(scenario, overrides)
+    result = sim.run(config, tmp_path, scenario=scenario)
+    assert result.summary["scenario"] == scenario
+    assert len(result.replicates) == 2
+    assert (result.requests.groupby("replicate").size() == 200).all()
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {"summary.json", "replicates.parquet", "requests.parquet"} <= files
 
 
 def test_run_returns_tidy_frames_whose_buckets_close() -> None:

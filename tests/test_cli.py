@@ -87,8 +87,9 @@ def test_same_seed_same_numbers_in_two_processes(tmp_path: Path) -> None:
     [
         ("scenario=nope", "scenario=nope: no such option; valid: cheapest_under_deadline, "
          "cpu_llama_1b, deepseek_dense_vs_moe, deepseek_v2, gpu_vs_cpu, llama_405b"),
-        ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_genoa, "
-         "h100_sxm, h200_sxm, h800_sxm, mi300x, xeon_spr_amx"),
+        ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_9175f, "
+         "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, xeon6_6980p, "
+         "xeon_spr_amx"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
         ("+sim.speed=1", "sim.speed=1: unknown key; valid:"),
