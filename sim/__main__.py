@@ -18,8 +18,9 @@ from sim.cli import launch
 from sim.compare import format_comparison, run_variants
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR, to_config
-from sim.report import format_line, format_summary
+from sim.report import format_capacity, format_line, format_serving, format_summary
 from sim.results import ERROR_FILE, write_json
+from sim.serving import ServingResult
 from sim.simulation import run
 from sim.sweep import objective
 
@@ -48,13 +49,23 @@ def _run(cfg: DictConfig, hydra_cfg: Any, *, quiet: bool) -> float | None:
         config.sim.progress = False
         overrides.append("sim.progress=false")
     if config.compare:
-        summary, _ = run_variants(scenario, config.compare, overrides, out_dir)
+        summary, results = run_variants(scenario, config.compare, overrides, out_dir)
         print(format_comparison(summary))
+        for result in results.values():
+            if isinstance(result, ServingResult) and result.capacity is not None:
+                print(format_capacity(result.capacity))
         print(f"  results in {out_dir}")
         return None
     result = run(config, out_dir, scenario=scenario)
     label = " ".join(hydra_cfg.overrides.task) or scenario
-    print(format_line(result.summary, label) if quiet else format_summary(result.summary))
+    if quiet:
+        print(format_line(result.summary, label))
+    elif isinstance(result, ServingResult):
+        print(format_serving(result.summary))
+        if result.capacity is not None:
+            print(format_capacity(result.capacity))
+    else:
+        print(format_summary(result.summary))
     print(f"  results in {out_dir}")
     return objective(result.summary, config.sim.objective, config.sim.deadline_days)
 

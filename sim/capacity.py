@@ -34,7 +34,9 @@ def measure(config: Config) -> dict[str, Any]:
     row = replicate_row(config, outcome, frame, 0)
     for name in ("ttft_s", "tpot_s"):
         values = frame[name].dropna()
-        row[f"{name.removesuffix('_s')}_p99_s"] = float(values.quantile(0.99)) if len(values) else None
+        row[f"{name.removesuffix('_s')}_p99_s"] = (
+            float(values.quantile(0.99)) if len(values) else None
+        )
     return row
 
 
@@ -68,6 +70,35 @@ def search(config: Config, rate: float, slo: SloConfig) -> dict[str, Any]:
         mid = (low + high) // 2
         low, high = (low, mid) if meets(mid) else (mid, high)
     return {"feasible": True, "reason": "", "replicas": high, **points[high]}
+
+
+def max_rate(config: Config, *, steps: int = 12) -> tuple[float, dict[str, Any]]:
+    """The highest Poisson rate at which the fleet keeps p99 TTFT and p99 TPOT within the SLO
+    (MLPerf's Server scenario), by bisection over the rate; with the figures at that rate."""
+    assert config.serving is not None
+    serving = config.serving
+
+    def meets(rate: float) -> dict[str, Any] | None:
+        row = measure(with_serving(config, rate_per_s=rate, arrivals="poisson"))
+        within = row["ttft_p99_s"] <= serving.slo_ttft_s and row["tpot_p99_s"] <= serving.slo_tpot_s
+        return row if within else None
+
+    low, high = 0.0, serving.rate_per_s
+    best = meets(high)
+    while best is not None:  # grow until the SLO breaks
+        low, high = high, high * 2.0
+        found = meets(high)
+        if found is None:
+            break
+        best = found
+    for _ in range(steps):
+        mid = (low + high) / 2.0
+        found = meets(mid)
+        low, high = (mid, high) if found is not None else (low, mid)
+        best = found if found is not None else best
+    if best is None:
+        raise ValueError(f"the SLO is not met even at {serving.rate_per_s} requests/s")
+    return low, best
 
 
 def capacity_table(config: Config, *, progress: bool = False) -> pd.DataFrame:

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from sim.loading import compose_config
-from sim.results import Result, write_summary
+from sim.results import Result, atomic_write, write_summary
+from sim.serving import CAPACITY_FILE, ServingResult
 from sim.simulation import run
 
 # What the side-by-side table shows, with its format.
@@ -29,6 +32,18 @@ COLUMNS = {
     "model_active_parameters": "{:.4g}",
     "checkpoint_size_gb": "{:,.0f}",
 }
+SERVING_COLUMNS = {
+    "device": "{}",
+    "servers": "{:,}",
+    "weights": "{}",
+    "tokens_per_s": "{:,.0f}",
+    "ttft_p99_s": "{:.3g}",
+    "tpot_p99_s": "{:.3g}",
+    "slo_attainment": "{:.1%}",
+    "utilisation": "{:.0%}",
+    "cost_per_m_output_tokens": "{:,.2f}",
+    "availability_steady_state": "{:.5f}",
+}
 
 
 def run_variants(
@@ -36,7 +51,7 @@ def run_variants(
     variants: dict[str, list[str]],
     overrides: Sequence[str],
     out_dir: Path | None = None,
-) -> tuple[dict[str, Any], dict[str, Result]]:
+) -> tuple[dict[str, Any], dict[str, Result | ServingResult]]:
     """Run each variant (the scenario, then its own overrides, then ``overrides``) into its own
     sub-directory; return the combined flat summary and each variant's result."""
     results = {}
@@ -54,20 +69,30 @@ def run_variants(
     }
     for name, result in results.items():  # flat: the variant's summary.json keys under its name
         summary |= {f"{name}.{key}": value for key, value in result.summary.items()}
+    capacity = [
+        r.capacity.assign(variant=name)
+        for name, r in results.items()
+        if isinstance(r, ServingResult) and r.capacity is not None
+    ]
     if out_dir is not None:
+        if capacity:
+            frame = pd.concat(capacity, ignore_index=True)
+            atomic_write(out_dir / CAPACITY_FILE, lambda p: frame.to_parquet(p, index=False))
         write_summary(summary, out_dir)
     return summary, results
 
 
 def format_comparison(summary: dict[str, Any]) -> str:
     names = summary["variants"]
+    serving = summary.get(f"{names[0]}.mode") == "serving"
+    columns = SERVING_COLUMNS if serving else COLUMNS
     width = max(14, *(len(str(summary[f"{n}.device"])) + 2 for n in names))
     lines = [
         f"scenario {summary['scenario']}: {summary['replicates']} replicates per variant, "
         f"seed {summary['seed']}",
         f"  {'':<26}" + "".join(f"{n:>{width}}" for n in names),
     ]
-    for key, fmt in COLUMNS.items():
+    for key, fmt in columns.items():
         cells = []
         for n in names:
             value = summary[f"{n}.{key}"]

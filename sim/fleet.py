@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from sim.config import Config
+from sim.engine import CountingEnvironment
 from sim.inference import replica_memory, step_model
 from sim.replica import Replica, Request
 from sim.traffic import Traffic
@@ -71,13 +72,14 @@ class FleetOutcome:
     busy_s: float
     down_s: float
     failures: int
+    engine_events: int = 0  # SimPy events processed: the engine's unit of cost
 
 
 class Fleet:
     def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
         assert config.serving is not None
         self.serving = config.serving
-        self.env = simpy.Environment()
+        self.env = CountingEnvironment()
         self.shape = fleet_shape(config)
         model, kv = step_model(config), replica_memory(config).kv_tokens
         self.replicas = [
@@ -110,7 +112,8 @@ class Fleet:
         end = self.env.now
         busy = sum(r.busy_s for r in self.replicas)
         down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
-        return FleetOutcome(self.requests, end, busy, down, len(self.failed_at))
+        failures = len(self.failed_at)
+        return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed)
 
     def _arrivals(self) -> Generator[simpy.Event, None, None]:
         for request in self.requests:

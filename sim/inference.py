@@ -139,7 +139,7 @@ class StepModel:
         that at least one token is routed to (expected, routing uniform)."""
         if not self.moe_layers or tokens <= 0:
             return self.dense_weight_bytes
-        untouched = (1.0 - self.experts_per_token / self.experts) ** tokens
+        untouched = float((1.0 - self.experts_per_token / self.experts) ** tokens)
         touched = self.experts * (1.0 - untouched)
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
@@ -163,14 +163,16 @@ class StepModel:
         return self.allreduces * each
 
     def step_s(
-        self, decode: int, context: float, prefill: int = 0, prefill_pairs: float = 0.0
-    ) -> float:
+        self, decode: int, context: float, prefill: int = 0, prefill_pairs: float = 0.0,
+        prefill_cached: float = 0.0,
+    ) -> float:  # fmt: skip
         """One iteration: ``decode`` requests each add a token over ``context`` cached tokens in
-        all; ``prefill`` prompt tokens with ``prefill_pairs`` query-key pairs among them."""
+        all; ``prefill`` prompt tokens with ``prefill_pairs`` query-key pairs among them and their
+        prompts' ``prefill_cached`` tokens from earlier chunks."""
         tokens = decode + prefill
         return (
             self.linear_s(tokens)
-            + self.attention_s(context + prefill_pairs, context + prefill)
+            + self.attention_s(context + prefill_pairs, context + prefill_cached + prefill)
             + self.comm_s(tokens)
             + self.overhead_s
         )
@@ -244,4 +246,3 @@ def _serving(config: Config) -> ServingConfig:
     if config.serving is None:
         raise ConfigError("serving", None, "not a serving run; pick one with serving=NAME")
     return config.serving
-

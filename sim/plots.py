@@ -97,6 +97,30 @@ def phases(summary: pd.DataFrame, hue: str | None = None) -> Figure:
     return _panels(analysis.by_phase(summary), "phase", figures, hue)
 
 
+def serving_capacity(capacity: pd.DataFrame, by: str = "variant") -> Figure:
+    """Per fleet and latency target, against the request rate: what a million output tokens costs
+    on the fewest servers that meet the target, and the p99 TPOT they give. Infeasible points
+    (a fleet that cannot meet the target at any size) are left out and listed in the title."""
+    feasible = capacity[capacity["feasible"]]
+    figure, (cost, tpot) = plt.subplots(1, 2, figsize=(11.0, 4.2))
+    sns.lineplot(feasible, x="rate_per_s", y="cost_per_m_output_tokens", hue=by, style="slo",
+                 markers=True, ax=cost)  # fmt: skip
+    sns.lineplot(feasible, x="rate_per_s", y="tpot_p99_s", hue=by, style="slo", markers=True,
+                 legend=False, ax=tpot)  # fmt: skip
+    for ax in (cost, tpot):
+        ax.set(xscale="log", yscale="log", xlabel="requests per second")
+    cost.set(ylabel="$ per million output tokens")
+    tpot.set(ylabel="p99 time per output token (s)")
+    for limit in feasible["slo_tpot_s"].unique():
+        tpot.axhline(limit, color="grey", linestyle=":", linewidth=1)
+    missing = capacity.loc[~capacity["feasible"], [by, "slo"]].drop_duplicates()
+    if len(missing):
+        names = ", ".join(f"{row[by]} {row['slo']}" for _, row in missing.iterrows())
+        figure.suptitle(f"cannot meet the target at any size: {names}", fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
 def _panels(long: pd.DataFrame, kind: str, figures: Sequence[str], hue: str | None) -> Figure:
     fig, axes = plt.subplots(1, len(figures), figsize=(4.0 * len(figures), 3.5), squeeze=False)
     for figure, ax in zip(figures, axes[0], strict=True):

@@ -35,7 +35,9 @@ class Request:
     finish_s: float = math.nan
     replica: int = -1
     generated: int = 0  # output tokens when it last joined a batch (kept across a preemption)
-    to_prefill: int = 0  # tokens this attempt must put in the cache: prompt, plus output if recomputed
+    to_prefill: int = (
+        0  # tokens this attempt must put in the cache: prompt, plus output if recomputed
+    )
     prefilled: int = 0
     preemptions: int = 0
     retries: int = 0
@@ -139,15 +141,16 @@ class Replica:
 
     def _mixed_step(self) -> None:
         decode, budget = len(self.running), self.max_batched_tokens - len(self.running)
-        chunks, tokens, pairs = [], 0, 0.0
+        chunks, tokens, pairs, cached = [], 0, 0.0, 0
         for request in self.prefilling:
             if budget <= 0:
                 break
             n = min(request.to_prefill - request.prefilled, budget)
             pairs += n * (request.prefilled + n / 2.0)  # causal: each attends to those before it
+            cached += request.prefilled
             chunks.append((request, n))
             tokens, budget = tokens + n, budget - n
-        seconds = self.model.step_s(decode, self._context(), tokens, pairs)
+        seconds = self.model.step_s(decode, self._context(), tokens, pairs, cached)
         self._sleep(seconds, lambda: self._end_mixed(chunks, decode))
 
     def _end_mixed(self, chunks: list[tuple[Request, int]], decode: int) -> None:

@@ -95,9 +95,64 @@ def format_summary(summary: Summary) -> str:
     return "\n".join(lines)
 
 
+def format_serving(summary: Mapping[str, Any]) -> str:
+    s = summary
+
+    def ms(key: str) -> str:
+        return "n/a" if s[key] is None else f"{s[key] * 1e3:,.0f} ms"
+
+    return "\n".join(
+        [
+            f"scenario {s['scenario']}: serving, {s['replicates']} replicates, seed {s['seed']}",
+            f"  fleet              {s['replicas']} replicas of {s['tp']} x {s['device']} "
+            f"({s['servers']} servers), {s['model']} weights in {s['weights']} "
+            f"(multiplied in {s['compute_path']}), KV cache in {s['kv_cache']}",
+            f"  memory per device  weights {s['memory_weights_gib']:.1f} + reserve "
+            f"{s['memory_reserve_gib']:.1f} + KV cache {s['memory_kv_gib']:.1f} of "
+            f"{s['memory_capacity_gib']:g} GiB ({s['kv_cache_tokens']:,} tokens per replica)",
+            f"  traffic            {s['arrivals']}, {s['requests']:,.0f} requests per replicate"
+            f" over {s['span_s']:,.0f} s",
+            f"  throughput         {s['tokens_per_s']:,.0f} output tokens/s, "
+            f"{s['requests_per_s']:.3g} requests/s, utilisation {s['utilisation']:.0%}",
+            f"  TTFT               mean {ms('ttft_mean_s')}, p50 {ms('ttft_p50_s')}, p99 "
+            f"{ms('ttft_p99_s')} (unloaded {s['unloaded_ttft_s'] * 1e3:,.0f} ms)",
+            f"  TPOT               mean {ms('tpot_mean_s')}, p50 {ms('tpot_p50_s')}, p99 "
+            f"{ms('tpot_p99_s')} (unloaded {s['unloaded_tpot_s'] * 1e3:,.1f} ms)",
+            f"  end to end         mean {ms('e2e_mean_s')}, p99 {ms('e2e_p99_s')}",
+            f"  SLO                TTFT <= {s['slo_ttft_s']:g} s and TPOT <= "
+            f"{s['slo_tpot_s']:g} s: {s['slo_attainment']:.1%} of requests, goodput "
+            f"{s['goodput_rps']:.3g} requests/s",
+            f"  cost               ${s['cost_per_m_output_tokens']:,.2f} per million output "
+            f"tokens (${_count(s['cost_usd'])} per replicate, {s['energy_kwh']:,.1f} kWh)",
+            f"  availability       {s['availability']:.4f} simulated, "
+            f"{s['availability_steady_state']:.5f} steady state; {s['failures']:.2f} replica "
+            f"failures, {s['dropped']:.1f} requests lost, {s['retried']:.1f} retried",
+        ]
+    )
+
+
+def format_capacity(frame: Any) -> str:
+    """The capacity search: per rate and SLO, the fleet that meets it and its cost."""
+    lines = ["  capacity: fewest servers meeting the SLO, $ per million output tokens, p99 TPOT"]
+    for row in frame.itertuples():
+        where = f"{row.hardware} {row.weights}, {row.rate_per_s:g} req/s, {row.slo}"
+        if not row.feasible:
+            lines.append(f"    {where:<44} infeasible: {row.reason}")
+            continue
+        lines.append(
+            f"    {where:<44} {row.servers:>5.0f} servers  ${row.cost_per_m_output_tokens:>9,.2f}"
+            f"  {row.tpot_p99_s * 1e3:>7,.0f} ms"
+        )
+    return "\n".join(lines)
+
+
 def format_line(summary: Mapping[str, Any], label: str) -> str:
     """One line per job of a sweep, so parallel jobs' output stays readable."""
     s = summary
+    if s.get("mode") == "serving":
+        cost = s["cost_per_m_output_tokens"]
+        return (f"{label}: {s['tokens_per_s']:,.0f} tokens/s, p99 TPOT "
+                f"{s['tpot_p99_s'] * 1e3:,.0f} ms, ${cost:,.2f}/M tokens")  # fmt: skip
     days = s.get("time_to_train_days")
     time = f"{days:.3g} days to train" if days is not None else "horizon reached"
     return f"{label}: {time}, ETTR {s['ettr']:.3f}, ${_count(s['cost_usd'])}"

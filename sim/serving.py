@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 
 from sim.config import Config, ServingConfig
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
-from sim.inference import compute_path, replica_memory, step_model
+from sim.inference import StepModel, compute_path, replica_memory, step_model
 from sim.model import active_parameter_count, parameter_count
 from sim.results import atomic_write, write_summary
 from sim.summary import Summary
@@ -49,7 +50,7 @@ class ServingResult:
         if self.capacity is not None:
             tables[CAPACITY_FILE] = self.capacity
         for name, frame in tables.items():
-            atomic_write(out_dir / name, lambda p, f=frame: f.to_parquet(p, index=False))
+            atomic_write(out_dir / name, partial(pd.DataFrame.to_parquet, frame, index=False))
         write_summary(self.summary, out_dir)
 
 
@@ -121,6 +122,7 @@ def replicate_row(
         "utilisation": utilisation,
         "availability": 1.0 - outcome.down_s / (shape.replicas * span_s),
         "failures": outcome.failures,
+        "engine_events": outcome.engine_events,
         "energy_kwh": energy_kwh,
         "cost_usd": cost,
         "cost_per_m_output_tokens": cost / output_tokens * 1e6 if output_tokens else math.nan,
@@ -138,17 +140,19 @@ def unloaded_latency(config: Config) -> tuple[float, float]:
     return ttft, decode.duration_s(output - 1) / (output - 1)
 
 
-def prefill_s(model: Any, prompt: int, chunk: int) -> float:
+def prefill_s(model: StepModel, prompt: int, chunk: int) -> float:
     """A lone prompt prefilled in chunks of ``chunk`` tokens, one iteration each."""
     seconds, done = 0.0, 0
     while done < prompt:
         n = min(chunk, prompt - done)
-        seconds += model.step_s(0, done, n, n * (done + n / 2.0))
+        seconds += model.step_s(0, 0, n, n * (done + n / 2.0), done)
         done += n
     return seconds
 
 
-def run_serving(config: Config, *, scenario: str = "custom", progress: bool = False) -> ServingResult:
+def run_serving(
+    config: Config, *, scenario: str = "custom", progress: bool = False
+) -> ServingResult:
     """Simulate ``sim.replicates`` replicates (or the capacity search when ``rates_per_s`` is
     set) and summarise them."""
     from sim.capacity import capacity_table  # the search runs this module's simulate
@@ -214,7 +218,7 @@ def summarize(
         figures[f"{stem}_mean_s"] = float(values.mean()) if len(values) else None
         for q in (50, 99):
             figures[f"{stem}_p{q}_s"] = float(np.percentile(values, q)) if len(values) else None
-    means = replicates.drop(columns=["replicate"]).mean()
+    means = replicates.drop(columns=["replicate", "replicas", "servers"]).mean()
     figures |= {str(k): float(v) for k, v in means.items()}
     return Summary(figures)
 

@@ -94,7 +94,7 @@ def objective(summary: Mapping[str, Any], key: str, deadline_days: float | None)
     if key not in summary or not isinstance(summary[key], int | float):
         numeric = sorted(k for k, v in summary.items() if isinstance(v, int | float))
         raise ConfigError("sim.objective", key, f"not a numeric summary figure; valid: {numeric}")
-    days = summary["time_to_train_days"]
+    days = summary.get("time_to_train_days")  # serving runs have none
     if deadline_days is not None and (days is None or days > deadline_days):
         return math.inf
     return float(summary[key])

@@ -39,7 +39,8 @@ def lengths(spec: LengthConfig, count: int, rng: np.random.Generator) -> np.ndar
     else:
         mu = math.log(spec.mean) - spec.sigma**2 / 2.0
         values = rng.lognormal(mu, spec.sigma, size=count)
-    return np.clip(np.rint(values), 1, spec.max).astype(np.int64)
+    clipped: np.ndarray = np.clip(np.rint(values), 1, spec.max).astype(np.int64)
+    return clipped
 
 
 def traffic(serving: ServingConfig, rng: np.random.Generator) -> Traffic:

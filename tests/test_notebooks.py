@@ -13,9 +13,9 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((REPO / "analysis").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_are_there() -> None:
+def test_the_five_notebooks_are_there() -> None:
     names = {path.stem for path in NOTEBOOKS}
-    assert names == {"llama_405b", "checkpoint_interval", "gpu_vs_cpu", "multilingual"}
+    assert names == {"llama_405b", "checkpoint_interval", "gpu_vs_cpu", "multilingual", "serving"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -29,6 +29,7 @@ def test_notebook_is_stripped_runs_and_draws(
     )
     monkeypatch.setenv("SIM_NOTEBOOK_REPLICATES", "4")
     monkeypatch.setenv("SIM_NOTEBOOK_INTERVALS", "4,16,64")
+    monkeypatch.setenv("SIM_NOTEBOOK_SEARCH_REQUESTS", "100")
     monkeypatch.setenv("SIM_SWEEP_DIR", str(tmp_path / "sweep"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     NotebookClient(notebook, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -14,7 +14,10 @@ def table_rows() -> list[Row]:
 
 def test_each_published_figure_within_its_tolerance(table_rows: list[Row]) -> None:
     for row in table_rows:
-        assert abs(row.error) <= row.tolerance, f"{row.figure}: {row.error:+.1%}"
+        if row.miss:  # a known miss, stated in the README; if it comes within, update the row
+            assert not row.within, f"{row.figure}: now within, {row.error:+.1%}; unmark it"
+        else:
+            assert row.within, f"{row.figure}: {row.error:+.1%}"
 
 
 def test_readme_table_is_generated_not_typed(table_rows: list[Row]) -> None:

@@ -1,0 +1,269 @@
+"""Serving: the step-time bounds, the closed forms the engine relies on, queueing identities,
+failures, memory refusals and the capacity search."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.capacity import search
+from sim.cli import preflight
+from sim.config import Config, SloConfig
+from sim.errors import ConfigError
+from sim.inference import (
+    PRECISION_BYTES,
+    compute_path,
+    kv_bytes_per_token,
+    replica_memory,
+    step_model,
+)
+from sim.model import matmul_parameters
+from sim.serving import prefill_s, requests_frame, run_serving, simulate
+
+QUIET = ["sim.progress=false", "sim.replicates=1"]
+HARDWARE = ["a100_sxm", "b200", "epyc_9755", "h100_sxm", "h200_sxm", "mi300x", "xeon6_6980p"]
+
+
+def mlperf(*overrides: str) -> Config:
+    return sim.load_config("mlperf_llama2_70b", [*QUIET, *overrides])
+
+
+def fixed(prompt: int, output: int) -> list[str]:
+    return [
+        "serving.prompt_tokens.distribution=fixed", f"serving.prompt_tokens.mean={prompt}",
+        f"serving.prompt_tokens.max={prompt}", "serving.output_tokens.distribution=fixed",
+        f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
+    ]  # fmt: skip
+
+
+@settings(deadline=None)
+@given(
+    hardware=st.sampled_from(HARDWARE),
+    weights=st.sampled_from(["bf16", "fp8", "int8", "int4"]),
+    layers=st.integers(2, 96),
+    heads=st.sampled_from([8, 16, 32, 64]),
+    width=st.sampled_from([64, 128]),
+    group=st.sampled_from([1, 2, 8]),
+    batch=st.integers(1, 512),
+    context=st.integers(0, 2_000_000),
+    prompt=st.integers(1, 16384),
+)
+def test_decode_never_beats_bandwidth_and_prefill_never_beats_the_peak(
+    hardware: str, weights: str, layers: int, heads: int, width: int, group: int,
+    batch: int, context: int, prompt: int,
+) -> None:  # fmt: skip
+    config = mlperf(
+        f"hardware={hardware}", f"serving.weights={weights}", "serving.kv_cache=bf16",
+        f"model.layers={layers}", f"model.heads={heads}", f"model.hidden={heads * width}",
+        f"model.kv_heads={heads // group}", f"model.ffn_hidden={4 * heads * width}",
+    )  # fmt: skip
+    hw, model = config.hardware, config.model
+    step = step_model(config)
+    tp = config.serving.tp if config.serving else 1
+    bandwidth = tp * hw.memory_bandwidth_tbyte_per_s * 1e12  # the datasheet bound, 100%
+    weight_bytes = matmul_parameters(model) * PRECISION_BYTES[weights]
+    cache = context * kv_bytes_per_token(model, "bf16")
+    assert step.step_s(batch, context) >= (weight_bytes + cache) / bandwidth * (1 - 1e-12)
+    _, peak = compute_path(hw, weights)
+    flops = 2.0 * matmul_parameters(model) * prompt
+    assert step.step_s(0, 0, prompt, prompt * prompt / 2.0) >= flops / (tp * peak) * (1 - 1e-12)
+
+
+def test_a_decode_run_lasts_the_sum_of_its_steps() -> None:
+    step = step_model(mlperf())
+    run = step.decode_run(37, 12_345)
+    steps = [step.step_s(37, 12_345 + 37 * i) for i in range(200)]
+    assert run.duration_s(200) == pytest.approx(sum(steps), rel=1e-12)
+    for elapsed in (0.0, steps[0] * 0.5, sum(steps[:57]) + 1e-9, sum(steps) * 0.999):
+        done = run.steps_within(elapsed)
+        assert run.duration_s(done) <= elapsed < run.duration_s(done + 1)
+
+
+@pytest.mark.parametrize("prompt", [300, 20_000])  # one prefill chunk, and three
+def test_an_unloaded_server_matches_the_closed_form_step_sum(prompt: int) -> None:
+    config = mlperf("serving.arrivals=offline", "serving.requests=1", "serving.replicas=1",
+                    *fixed(prompt, 120), "serving.prompt_tokens.max=20000")  # fmt: skip
+    outcome = simulate(config, np.random.SeedSequence(0))
+    (request,) = outcome.requests
+    step = step_model(config)
+    ttft = prefill_s(step, prompt, 8192)
+    decode = sum(step.step_s(1, prompt + i) for i in range(119))
+    assert request.first_token_s == pytest.approx(ttft, rel=1e-12)
+    assert request.finish_s - request.first_token_s == pytest.approx(decode, rel=1e-12)
+
+
+def test_littles_law_holds_on_the_simulated_queue() -> None:
+    """Mean requests in the system (time average, sampled) = arrival rate x mean time in it."""
+    config = mlperf("serving.rate_per_s=40", "serving.requests=null", "serving.duration_s=1200")
+    outcome = simulate(config, np.random.SeedSequence(3))
+    frame = requests_frame(outcome, config.serving, 0)  # type: ignore[arg-type]
+    start, end = 200.0, 1000.0  # steady state: away from the empty start and the drain
+    arrivals, finishes = frame["arrival_s"].to_numpy(), frame["finish_s"].to_numpy()
+    probes = np.random.default_rng(1).uniform(start, end, 4000)
+    in_system = ((arrivals[:, None] <= probes) & (finishes[:, None] > probes)).sum(axis=0).mean()
+    window = frame[(frame["arrival_s"] >= start) & (frame["arrival_s"] < end)]
+    rate = len(window) / (end - start)
+    assert in_system == pytest.approx(rate * window["e2e_s"].mean(), rel=0.02)
+
+
+def test_same_seed_same_requests_and_latencies() -> None:
+    config = mlperf("serving.requests=400")
+    first = run_serving(config).requests
+    again = run_serving(config).requests
+    pd.testing.assert_frame_equal(first, again)
+    other = run_serving(mlperf("serving.requests=400", "sim.seed=1")).requests
+    assert not first["arrival_s"].equals(other["arrival_s"])
+
+
+def test_a_full_cache_preempts_and_every_request_still_finishes_whole() -> None:
+    config = mlperf("serving.arrivals=offline", "serving.requests=300", "serving.replicas=1",
+                    "serving.kv_memory_fraction=0.01")  # fmt: skip
+    frame = run_serving(config).requests
+    assert frame["preemptions"].sum() > 0
+    assert frame["finish_s"].notna().all()
+    assert (frame["finish_s"] >= frame["first_token_s"]).all()
+
+
+@pytest.mark.parametrize("policy", ["retry", "drop"])
+def test_failed_replicas_retry_or_drop_their_requests(policy: str) -> None:
+    config = mlperf(
+        "failures=node_rate", "failures.rate_per_1000_server_days=2e6", "recovery.restart_s=5",
+        "serving.load_weights_s=5", "recovery.detection_s=1", f"serving.on_failure={policy}",
+        "serving.requests=2000",
+    )  # fmt: skip
+    summary = run_serving(config).summary
+    frame = run_serving(config).requests
+    assert summary["failures"] > 0
+    assert summary["availability"] < 1.0
+    if policy == "retry":
+        assert summary["retried"] > 0 and summary["dropped"] == 0
+        assert frame["finish_s"].notna().all()
+    else:
+        assert summary["dropped"] > 0 and frame.loc[frame["dropped"], "ttft_s"].isna().all()
+        assert summary["slo_attainment"] <= 1 - summary["dropped"] / summary["requests"]
+
+
+def test_a_replica_too_big_for_its_devices_is_refused_with_the_breakdown() -> None:
+    config = mlperf("model=llama3_405b", "serving.weights=bf16", "serving.tp=8")
+    with pytest.raises(ConfigError, match=r"serving\.tp=8: .*weights 94\.5 \+ reserve 4\.0 "
+                       r"\+ KV cache 0\.0 of 80 GiB per device") as error:  # fmt: skip
+        replica_memory(config)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("serving.tp=3", "serving.tp=3: must divide the 8 devices of a server"),
+        ("serving.tp=12", "serving.tp=12: must be a multiple of 8 across servers"),
+        ("serving.rate_per_s=-1", "serving.rate_per_s=-1.0: must be a positive finite number"),
+        ("serving.kv_cache=int4", "serving.kv_cache='int4': valid: bf16, fp8, int8"),
+        ("serving.requests=null serving.arrivals=offline",
+         "serving.requests=None: offline arrivals need a count"),
+        ("serving.slo_attainment=2", "serving.slo_attainment=2.0: must lie in [0, 1]"),
+        ("serving.diurnal_peak_to_mean=3", "serving.diurnal_peak_to_mean=3.0: must lie in [1, 2]"),
+        ("serving.colour=red", "unknown key 'serving.colour'"),
+        ("serving.weights=int3", "serving.weights=int3: Invalid value 'int3'"),
+        ("model=llama3_405b serving.weights=bf16", "does not fit H100 SXM 80GB"),
+    ],
+)  # fmt: skip
+def test_bad_serving_input_is_one_line(override: str, message: str) -> None:
+    problem = preflight(["scenario=mlperf_llama2_70b", *override.split()])
+    assert problem is not None and "\n" not in problem
+    assert message in problem
+
+
+def test_a_missing_trace_is_refused_when_the_run_starts(tmp_path: object) -> None:
+    config = mlperf("serving.arrivals=trace", "serving.trace=/no/such.csv")
+    with pytest.raises(ConfigError, match=r"serving\.trace='/no/such\.csv': no such file"):
+        run_serving(config)
+
+
+def test_a_trace_is_replayed_as_written(tmp_path: pytest.TempPathFactory) -> None:
+    path = tmp_path / "trace.csv"  # type: ignore[operator]
+    pd.DataFrame({"arrival_s": [0.0, 0.5, 3.0], "prompt_tokens": [100, 2000, 50],
+                  "output_tokens": [10, 20, 300]}).to_csv(path, index=False)  # fmt: skip
+    frame = run_serving(mlperf("serving.arrivals=trace", f"serving.trace={path}")).requests
+    assert frame["arrival_s"].tolist() == [0.0, 0.5, 3.0]
+    assert frame["output_tokens"].tolist() == [10, 20, 300]
+
+
+def test_diurnal_traffic_peaks_in_the_afternoon_and_keeps_its_mean() -> None:
+    config = mlperf("serving.arrivals=diurnal", "serving.rate_per_s=0.05", "serving.requests=null",
+                    "serving.duration_s=864000", "serving.diurnal_peak_to_mean=2")  # fmt: skip
+    from sim.traffic import traffic
+
+    assert config.serving is not None
+    times = traffic(config.serving, np.random.default_rng(0)).arrival_s
+    assert len(times) / 864000 == pytest.approx(0.05, rel=0.03)
+    hour = (times % 86400) // 3600
+    assert (hour == 6).sum() > 2.5 * (hour == 18).sum()  # sin peaks at 6 h, troughs at 18 h
+
+
+@pytest.mark.parametrize("router", ["round_robin", "least_loaded"])
+def test_routers_spread_the_requests(router: str) -> None:
+    frame = run_serving(mlperf(f"serving.router={router}", "serving.requests=800")).requests
+    counts = frame["replica"].value_counts()
+    assert len(counts) == 4 and counts.min() > 0.2 * 800
+
+
+def test_compute_paths_follow_the_device() -> None:
+    assert compute_path(mlperf("hardware=xeon6_6980p").hardware, "int8")[0] == "int8"
+    assert compute_path(mlperf("hardware=xeon6_6980p").hardware, "fp8")[0] == "bf16"
+    assert compute_path(mlperf().hardware, "fp8")[0] == "fp8"
+    assert compute_path(mlperf().hardware, "int4")[0] == "bf16"
+
+
+def test_mla_caches_the_latent_and_moe_reads_only_the_routed_experts() -> None:
+    v3 = mlperf("model=deepseek_v3").model
+    assert kv_bytes_per_token(v3, "bf16") == 61 * (512 + 64) * 2  # DESIGN section 10
+    llama = mlperf("model=llama3_70b").model
+    assert kv_bytes_per_token(llama, "bf16") == 320 * 1024  # 320 KiB (DESIGN section 11)
+    step = step_model(mlperf("model=deepseek_v2", "serving.tp=8", "serving.replicas=1"))
+    one, many = step.weight_bytes(1), step.weight_bytes(10_000)
+    assert one == pytest.approx(step.dense_weight_bytes + 59 * 6 * step.expert_bytes)
+    assert many == pytest.approx(step.dense_weight_bytes + 59 * 160 * step.expert_bytes, rel=1e-6)
+
+
+def test_capacity_search_finds_the_smallest_fleet_that_meets_the_target() -> None:
+    config = mlperf("serving.requests=300", "serving.search_requests=300")
+    slo = SloConfig(ttft_s=2.0, tpot_s=0.2)
+    low, high = search(config, 20.0, slo), search(config, 80.0, slo)
+    assert low["feasible"] and high["feasible"]
+    assert low["replicas"] <= high["replicas"]
+    assert high["slo_attainment"] >= 0.99
+    if high["replicas"] > 1:  # one fewer replica would miss (the bisection's other end)
+        from sim.capacity import measure, with_serving
+
+        base = with_serving(config, rate_per_s=80.0, requests=300)
+        fewer = measure(with_serving(base, replicas=high["replicas"] - 1))
+        assert fewer["slo_attainment"] < 0.99
+    cpu = mlperf("model=llama3_405b", "hardware=xeon6_6980p", "failures=cpu_host",
+                 "serving.weights=int8", "serving.kv_cache=bf16")  # fmt: skip
+    refused = search(cpu, 1.0, SloConfig(ttft_s=4.5, tpot_s=0.08))
+    assert not refused["feasible"] and "TPOT" in refused["reason"]
+
+
+def test_the_serving_summary_is_strict_json(tmp_path: pytest.TempPathFactory) -> None:
+    import json
+
+    sim.run(mlperf("serving.requests=100"), tmp_path)  # type: ignore[arg-type]
+    text = (tmp_path / "summary.json").read_text()  # type: ignore[operator]
+    summary = json.loads(text, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
+    assert summary["mode"] == "serving"
+    assert math.isfinite(summary["cost_per_m_output_tokens"])
+
+
+def test_events_follow_changes_of_the_batch_not_tokens() -> None:
+    def events(output: int) -> int:
+        config = mlperf("serving.arrivals=offline", "serving.requests=50", "serving.replicas=1",
+                        *fixed(200, output), "serving.output_tokens.max=20000")  # fmt: skip
+        return simulate(config, np.random.SeedSequence(0)).engine_events
+
+    assert events(10_000) == events(100)  # 100x the tokens, the same events
