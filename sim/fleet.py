@@ -103,8 +103,6 @@ class Fleet:
         self._downtime = downtime_s(config)
 
     def run(self) -> FleetOutcome:
-        if not self.requests:
-            return FleetOutcome([], 0.0, 0.0, 0.0, 0)
         self.env.process(self._arrivals())
         if self._rate > 0:
             self.env.process(self._failures())

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Config, ServingConfig
+from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, step_model
 from sim.model import active_parameter_count, parameter_count
@@ -59,6 +60,10 @@ def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
     serving = _serving(config)
     traffic_seed, failure_seed = seed.spawn(2)
     requests = traffic(serving, np.random.default_rng(traffic_seed))
+    if not len(requests):
+        raise ConfigError("serving.duration_s", serving.duration_s, f"no request arrives at "
+                          f"{serving.rate_per_s:g} per second; raise serving.duration_s or "
+                          "serving.rate_per_s")  # fmt: skip
     return Fleet(config, requests, np.random.default_rng(failure_seed)).run()
 
 

@@ -12,6 +12,7 @@ from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 from sim.summary import SEP
 from sim.workload import UNITS, phases, premiums
 
+MAX_REQUESTS = 2_000_000  # per serving replicate: under a minute of simulation, under 1 GB
 CLOCKS = [d.value for d in Distribution if d is not Distribution.empirical]  # need no table
 
 
@@ -205,6 +206,11 @@ def _validate_serving(config: Config) -> None:
         _positive("serving.requests", serving.requests)
     elif serving.arrivals == "offline":
         raise ConfigError("serving.requests", None, "offline arrivals need a count of requests")
+    expected = serving.requests or serving.rate_per_s * serving.duration_s
+    if serving.arrivals != "trace" and expected > MAX_REQUESTS:
+        raise ConfigError("serving.duration_s", serving.duration_s,
+                          f"about {expected:,.0f} requests at serving.rate_per_s="
+                          f"{serving.rate_per_s:g}; at most {MAX_REQUESTS:,} per replicate")  # fmt: skip
     if serving.arrivals == "trace" and not serving.trace:
         raise ConfigError("serving.trace", serving.trace, "trace arrivals need a CSV path")
     if serving.kv_cache == "int4":

@@ -169,6 +169,8 @@ def test_a_replica_too_big_for_its_devices_is_refused_with_the_breakdown() -> No
         ("serving.slo_attainment=2", "serving.slo_attainment=2.0: must lie in [0, 1]"),
         ("serving.diurnal_peak_to_mean=3", "serving.diurnal_peak_to_mean=3.0: must lie in [1, 2]"),
         ("serving.colour=red", "unknown key 'serving.colour'"),
+        ("serving.requests=null serving.rate_per_s=1e6",
+         "serving.duration_s=3600.0: about 3,600,000,000 requests"),
         ("serving.weights=int3", "serving.weights=int3: Invalid value 'int3'"),
         ("model=llama3_405b serving.weights=bf16", "does not fit H100 SXM 80GB"),
     ],
