@@ -128,12 +128,12 @@ class Replica:
         self._wake = self._run = None
         if not self.up:
             return
+        while self.running and self._free() < len(self.running):  # no room for one more token
+            self._preempt()
         while self._admissible():
             request = self.waiting.popleft()
             self._reserved += request.to_prefill
             self.prefilling.append(request)
-        while self.running and self._free() < len(self.running):
-            self._preempt()
         if self.prefilling:
             self._mixed_step()
         elif self.running:
