@@ -208,9 +208,9 @@ def _validate_serving(config: Config) -> None:
         raise ConfigError("serving.requests", None, "offline arrivals need a count of requests")
     expected = serving.requests or serving.rate_per_s * serving.duration_s
     if serving.arrivals != "trace" and expected > MAX_REQUESTS:
-        raise ConfigError("serving.duration_s", serving.duration_s,
-                          f"about {expected:,.0f} requests at serving.rate_per_s="
-                          f"{serving.rate_per_s:g}; at most {MAX_REQUESTS:,} per replicate")  # fmt: skip
+        why = (f"about {expected:,.0f} requests at serving.rate_per_s={serving.rate_per_s:g}; "
+               f"at most {MAX_REQUESTS:,} per replicate")  # fmt: skip
+        raise ConfigError("serving.duration_s", serving.duration_s, why)
     if serving.arrivals == "trace" and not serving.trace:
         raise ConfigError("serving.trace", serving.trace, "trace arrivals need a CSV path")
     if serving.kv_cache == "int4":
