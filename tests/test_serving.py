@@ -3,6 +3,8 @@ failures, memory refusals and the capacity search."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -34,6 +36,11 @@ def mlperf(*overrides: str) -> Config:
     return sim.load_config("mlperf_llama2_70b", [*QUIET, *overrides])
 
 
+@functools.cache
+def on_hardware(name: str) -> Config:
+    return mlperf(f"hardware={name}")
+
+
 def fixed(prompt: int, output: int) -> list[str]:
     return [
         "serving.prompt_tokens.distribution=fixed", f"serving.prompt_tokens.mean={prompt}",
@@ -58,11 +65,15 @@ def test_decode_never_beats_bandwidth_and_prefill_never_beats_the_peak(
     hardware: str, weights: str, layers: int, heads: int, width: int, group: int,
     batch: int, context: int, prompt: int,
 ) -> None:  # fmt: skip
-    config = mlperf(
-        f"hardware={hardware}", f"serving.weights={weights}", "serving.kv_cache=bf16",
-        f"model.layers={layers}", f"model.heads={heads}", f"model.hidden={heads * width}",
-        f"model.kv_heads={heads // group}", f"model.ffn_hidden={4 * heads * width}",
-    )  # fmt: skip
+    base = on_hardware(hardware)
+    assert base.serving is not None
+    architecture = {"layers": layers, "heads": heads, "hidden": heads * width,
+                    "kv_heads": heads // group, "ffn_hidden": 4 * heads * width}  # fmt: skip
+    config = dataclasses.replace(
+        base,
+        model=dataclasses.replace(base.model, **architecture),
+        serving=dataclasses.replace(base.serving, weights=weights, kv_cache="bf16"),
+    )
     hw, model = config.hardware, config.model
     step = step_model(config)
     tp = config.serving.tp if config.serving else 1
