@@ -120,8 +120,8 @@ def format_serving(summary: Mapping[str, Any]) -> str:
             f"{ms('tpot_p99_s')} (unloaded {s['unloaded_tpot_s'] * 1e3:,.1f} ms)",
             f"  end to end         mean {ms('e2e_mean_s')}, p99 {ms('e2e_p99_s')}",
             f"  SLO                TTFT <= {s['slo_ttft_s']:g} s and TPOT <= "
-            f"{s['slo_tpot_s']:g} s: {s['slo_attainment']:.1%} of requests, goodput "
-            f"{s['goodput_rps']:.3g} requests/s",
+            f"{s['slo_tpot_s']:g} s: {s['slo_attainment']:.1%} of requests ({s['late']:,.0f} "
+            f"late), goodput {s['goodput_rps']:.3g} requests/s",
             f"  cost               ${s['cost_per_m_output_tokens']:,.2f} per million output "
             f"tokens (${_count(s['cost_usd'])} per replicate, {s['energy_kwh']:,.1f} kWh)",
             f"  availability       {s['availability']:.4f} simulated, "

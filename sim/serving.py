@@ -117,6 +117,7 @@ def replicate_row(
         "servers": shape.servers,
         "requests": len(requests),
         "dropped": int(requests["dropped"].sum()),
+        "late": int((~requests["dropped"] & ~requests["meets_slo"]).sum()),  # served, missed SLO
         "retried": int((requests["retries"] > 0).sum()),
         "preempted": int((requests["preemptions"] > 0).sum()),
         "span_s": span_s,
