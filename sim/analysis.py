@@ -64,7 +64,12 @@ def is_run(path: Path) -> bool:
 
 
 def is_finished(run_dir: Path) -> bool:
-    return (run_dir / SUMMARY_FILE).is_file() or (run_dir / ERROR_FILE).is_file()
+    """The run wrote its error, or its summary (written last, after the tables) and its
+    per-replicate table (its variants' tables, for a side-by-side run)."""
+    if (run_dir / ERROR_FILE).is_file():
+        return True
+    tables = (run_dir / REPLICATES_FILE).is_file() or any(run_dir.glob(f"*/{REPLICATES_FILE}"))
+    return (run_dir / SUMMARY_FILE).is_file() and tables
 
 
 def run_dirs(sweep_dir: Path) -> list[Path]:

@@ -8,10 +8,14 @@ errors and our own ``ConfigError`` and say each in one line: the key, the bad va
 from __future__ import annotations
 
 import dataclasses
+import re
+import shutil
 import sys
+from argparse import ArgumentError
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
 
-from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import MissingConfigException, OverrideParseException
@@ -19,7 +23,14 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from sim.config import GROUPS, Config, register_configs
 from sim.errors import ConfigError
-from sim.loading import CONF_DIR, compose_values, to_config
+from sim.loading import (
+    CONF_DIR,
+    category_overrides,
+    compose_values,
+    search_path,
+    section_schema,
+    to_config,
+)
 from sim.sweep import sweep_points
 from sim.validation import validate
 
@@ -37,21 +48,85 @@ def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate
     """Return a one-line error for the command line, or None when it composes and passes
     ``check`` (by default the full validation)."""
     register_configs()
-    args = get_args_parser().parse_args(list(argv))
+    parser = get_args_parser()
+
+    def refuse(message: str) -> NoReturn:
+        raise ArgumentError(None, message)
+
+    parser.error = refuse  # type: ignore[method-assign]  # one line, not argparse's usage
+    try:
+        args = parser.parse_args(list(argv))
+    except ArgumentError as error:
+        stray = "unrecognized" in error.message and "=" in error.message  # overrides after a flag
+        hint = "; put -m and other flags before the overrides" if stray else ""
+        flags = " ".join(a for a in argv if a.startswith("-"))
+        return f"{flags}: {error.message}{hint}; see --help"
     if args.help or args.hydra_help or args.shell_completion:
         return None
-    overrides: list[str] = args.overrides
+    overrides: list[str] = category_overrides(args.overrides)
+    problem = _check_hydra(overrides, multirun=args.multirun)
+    if problem is not None:
+        return problem
+    if args.config_dir:  # the user's own config directory: searched before the shipped one
+        if not Path(args.config_dir).is_dir():
+            return f"--config-dir {args.config_dir}: no such directory"
+        overrides.append(search_path(args.config_dir))
     if args.multirun:
         return _check_sweep(overrides)
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
-        check(to_config(cfg))
+    try:  # compose_values: group choices composed once per process, so checks are quick
+        config = to_config(compose_values(overrides))
+        check(config)
+        for name, changes in config.compare.items():  # every variant before any runs
+            variant = [*changes, *overrides]
+            try:
+                check(to_config(compose_values(variant)))
+            except ConfigError as error:
+                return f"compare.{name}: {error}"
+            except Exception as error:
+                return f"compare.{name}: {explain(error, variant)}"
     except ConfigError as error:
         return str(error)
     except Exception as error:  # Hydra and OmegaConf errors, reworded below
         return explain(error, overrides)
     return None
+
+
+def _check_hydra(overrides: list[str], *, multirun: bool) -> str | None:
+    """Hydra's own settings that would fail with a traceback after the run started: an output
+    directory below a file, a launcher with no workers, a sweeper's syntax the chosen sweeper
+    does not know."""
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir"):
+            blocked = next((p for p in Path(value).parents if p.exists() and not p.is_dir()), None)
+            if Path(value).is_file() or blocked is not None:
+                where = value if blocked is None else str(blocked)
+                return f"{override}: {where} is a file; valid: a directory path"
+        if key == "hydra.launcher.n_jobs" and value.lstrip("-").isdigit() and int(value) == 0:
+            return f"{override}: must be at least 1 (or -1: one per CPU core)"
+    optuna = any(o.replace(" ", "") == "hydra/sweeper=optuna" for o in overrides) or any(
+        o.startswith("scenario=") and "override /hydra/sweeper: optuna" in _scenario_text(o)
+        for o in overrides
+    )
+    if not optuna and any(_optuna_syntax(o) for o in overrides):
+        return (f"{next(o for o in overrides if _optuna_syntax(o))}: interval(...) and tag(...) "
+                "are the Optuna sweeper's syntax; add hydra/sweeper=optuna, or sweep a list "
+                "(key=1,2,3) or range(start, stop, step)")  # fmt: skip
+    slurm = next((o for o in overrides if o.replace(" ", "") == "hydra/launcher=slurm"), None)
+    if multirun and slurm and shutil.which("srun") is None:
+        return (f"{slurm}: no SLURM on this machine (srun not found); valid here: "
+                "hydra/launcher=local, hydra/launcher=joblib")  # fmt: skip
+    return None
+
+
+def _optuna_syntax(override: str) -> bool:
+    value = override.partition("=")[2].replace(" ", "")
+    return value.startswith(("interval(", "tag("))
+
+
+def _scenario_text(override: str) -> str:
+    path = CONF_DIR / "scenario" / f"{override.partition('=')[2]}.yaml"
+    return path.read_text() if path.is_file() else ""
 
 
 def _check_sweep(overrides: list[str]) -> str | None:
@@ -87,11 +162,19 @@ def explain(error: Exception, overrides: Sequence[str]) -> str:
         return f"{group}={option}: no such option; valid: {valid}"
     if isinstance(error, OverrideParseException):
         return _malformed(overrides)
-    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
+    chained = error.__cause__
+    if not isinstance(chained, OmegaConfBaseException) and "while composing" in str(error):
+        chained = error.__context__  # a YAML file's error, which Hydra keeps as the context
+    cause = chained if isinstance(chained, OmegaConfBaseException) else error
     if not isinstance(cause, OmegaConfBaseException):
         return " ".join(str(error).split())
     key = getattr(cause, "full_key", "") or ""
-    attempted = next((o for o in overrides if o.lstrip("+~").startswith(key)), key)
+    attempted = next((o for o in overrides if o.lstrip("+~").startswith(key)), None)
+    if attempted is None:  # set in a YAML file, not on the command line
+        where = re.match(r"In '([^']+)'", str(error))
+        value = getattr(cause, "value", None)
+        shown = f"{key}={value}" if value is not None else key
+        attempted = f"{shown} (in {where.group(1)}.yaml)" if where else shown
     if isinstance(cause, ConfigKeyError | ConfigAttributeError):
         return f"{attempted}: unknown key {key!r}; valid: {_valid_keys(key)}"
     return f"{attempted}: {_first_line(cause)}"
@@ -110,10 +193,12 @@ def _malformed(overrides: Sequence[str]) -> str:
 
 
 def _valid_keys(full_key: str) -> str:
-    group = full_key.split(".", 1)[0]
-    if "." in full_key and group in GROUPS:
-        return ", ".join(f"{group}.{f.name}" for f in dataclasses.fields(GROUPS[group]))
-    return ", ".join(GROUPS)
+    """The keys of the section the bad key sits in (nested sections list their own)."""
+    found = section_schema(full_key) if "." in full_key else None
+    if found is None:
+        return ", ".join(GROUPS)
+    section, schema = found
+    return ", ".join(f"{section}.{f.name}" for f in dataclasses.fields(schema))
 
 
 def _first_line(error: BaseException) -> str:
@@ -127,4 +212,5 @@ def launch(app: Callable[[], object], *, check: Callable[[Config], None] = valid
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
+    sys.argv[1:] = category_overrides(sys.argv[1:])  # as the preflight composed them
     app()

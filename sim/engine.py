@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -20,15 +21,23 @@ from sim.plan import JobPlan
 from sim.storage import SharedStore
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes (the engine's unit of cost)."""
+class EventLimit(Exception):
+    """A replicate reached ``sim.max_events``."""
 
-    def __init__(self) -> None:
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (the engine's unit of cost) and
+    stops at ``limit`` of them (0: no limit): a run that cannot finish ends instead of hanging."""
+
+    def __init__(self, limit: int = 0) -> None:
         super().__init__()
         self.processed = 0
+        self.limit = limit
 
     def step(self) -> None:
         self.processed += 1
+        if self.processed == self.limit:
+            raise EventLimit
         super().step()
 
 
@@ -61,7 +70,7 @@ def simulate_replicate(
     draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
     adding a component does not shift the others' numbers."""
     fleet_seed, repair_seed, straggler_seed, *category_seeds = seed.spawn(3 + len(plan.categories))
-    env = CountingEnvironment()
+    env = CountingEnvironment(plan.max_events)
     ledger = Ledger()
     log = EventLog(record_events)
     fleet = Fleet(
@@ -105,7 +114,8 @@ def simulate_replicate(
                 rng=np.random.default_rng(straggler_seed),
             )
         )
-    env.run(until=env.any_of([job.finished, env.timeout(plan.limit_s)]))
+    with contextlib.suppress(EventLimit):  # ends unfinished where it stands; the run says so
+        env.run(until=env.any_of([job.finished, env.timeout(plan.limit_s)]))
     job.stop()
     return ReplicateOutcome(
         index=index,

@@ -17,3 +17,12 @@ class ConfigError(ValueError):
         self.valid = valid
         shown = value.value if isinstance(value, Enum) else value  # an option, as it was typed
         super().__init__(f"{key}={shown!r}: {valid}")
+
+    @classmethod
+    def from_line(cls, line: str) -> ConfigError:
+        """The error of a one-line message already written as ``key=value: why``."""
+        head, _, why = line.partition(": ")
+        key, _, value = head.partition("=")
+        error = cls(key, value, why)
+        error.args = (line,)
+        return error

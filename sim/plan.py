@@ -69,6 +69,7 @@ class JobPlan:
     fail_during_recovery: bool = True
     replicas: int = 1  # data-parallel replicas
     replicas_per_server_lost: float = 1.0  # replicas a lost server takes out
+    max_events: int = 0  # SimPy events after which a replicate stops unfinished; 0: no bound
 
     @property
     def phase_plans(self) -> tuple[PhasePlan, ...]:
@@ -247,6 +248,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             fail_during_recovery=rec.fail_during_recovery,
             replicas=par.dp,
             replicas_per_server_lost=max(1.0, hw.devices_per_server / devices_per_replica),
+            max_events=config.sim.max_events,
         ),
         speed,
     )

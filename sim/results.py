@@ -232,10 +232,12 @@ def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:
 
 
 def write_result(result: Result, out_dir: Path) -> None:
-    """Write the three files; each appears whole or not at all (write, then rename)."""
-    write_summary(result.summary, out_dir)
+    """Write the three files; each appears whole or not at all (write, then rename), and the
+    summary last: its presence marks the run finished."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
     atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+    write_summary(result.summary, out_dir)
 
 
 def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
@@ -243,8 +245,20 @@ def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Strict JSON: a figure that is not a number (NaN, infinity) is written as null."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=2)))
+    text = json.dumps(_finite(data), indent=2, allow_nan=False)
+    atomic_write(path, lambda p: p.write_text(text))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:

@@ -6,7 +6,11 @@ import logging
 import time
 from pathlib import Path
 
-from sim.config import Config
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.config import GROUPS, Config
+from sim.errors import ConfigError
 from sim.memory import memory_per_device
 from sim.montecarlo import run_replicates
 from sim.plan import STALL_LIMIT, plan_job
@@ -15,6 +19,22 @@ from sim.serving import ServingResult, run_serving
 from sim.validation import validate
 
 log = logging.getLogger(__name__)
+
+
+def check_types(config: object) -> None:
+    """A ``Config`` whose every field has its schema's type (one edited by hand in Python may
+    not): refused in the CLI's one line, before anything runs."""
+    if not isinstance(config, Config):
+        raise TypeError(f"sim.run needs a sim.Config (from sim.load_config), not a "
+                        f"{type(config).__name__}")  # fmt: skip
+    try:
+        OmegaConf.structured(config)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", "") or "config"
+        group = next((g for g, t in GROUPS.items() if t is getattr(error, "object_type", None)), "")
+        key = f"{group}.{key}" if group and not key.startswith(f"{group}.") else key
+        reason = str(error).strip().splitlines()[0]
+        raise ConfigError(key, getattr(error, "value", None), reason) from None
 
 
 def run(
@@ -26,6 +46,7 @@ def run(
     Raises ``ConfigError`` on a value the simulator cannot use.
     """
     started = time.perf_counter()
+    check_types(config)
     validate(config)
     if config.serving is not None:
         served = run_serving(config, scenario=scenario, progress=config.sim.progress)
@@ -43,7 +64,16 @@ def run(
         workers=config.sim.workers,
     )
     stalled = sum(not o.finished for o in outcomes)
-    if stalled and plan.horizon_s is None:
+    limited = sum(o.engine_events >= plan.max_events > 0 for o in outcomes)
+    if limited:
+        log.warning(
+            "%d of %d replicates stopped unfinished at sim.max_events=%d events; "
+            "completed_fraction says how many finished",
+            limited,
+            len(outcomes),
+            plan.max_events,
+        )
+    elif stalled and plan.horizon_s is None:
         log.warning(
             "%d of %d replicates did not finish within %.0fx their failure-free time; check the "
             "failure rate, spares and repair time",

@@ -87,6 +87,15 @@ def sweep_points(arguments: list[str]) -> list[list[str]]:
     return [list(point) for batch in BasicSweeper.split_arguments(parsed, None) for point in batch]
 
 
+# Summary figures a sweeper may minimise (``sim.objective``); a test checks each is in a real
+# summary (training, or serving for the last group).
+OBJECTIVES = (
+    "cost_usd", "time_to_train_days", "device_hours", "wall_clock_days", "compute_cost_usd",
+    "energy_cost_usd", "interruptions_unexpected", "ettr",
+    "cost_per_m_output_tokens", "ttft_p99_s", "tpot_p99_s", "e2e_p99_s", "energy_kwh",
+)  # fmt: skip
+
+
 def objective(summary: Mapping[str, Any], key: str, deadline_days: float | None) -> float:
     """The summary figure ``key`` (by default the cost), or infinity when the mean time-to-train
     misses ``deadline_days`` or some replicate never finished: a sweeper minimising it finds the

@@ -12,6 +12,10 @@ from sim.model import MLP_MATRICES, NORM_PARAMETERS, RECOMPUTE_MODES
 from sim.summary import SEP
 from sim.workload import UNITS, phases, premiums
 
+MAX_REPLICATES = 100_000  # a million llama_405b replicates would take hours and gigabytes
+MAX_SHAPE = {"weibull": (0.05, 50.0), "lognormal": (0.0, 4.0)}  # beyond: draws overflow or
+# nearly all fall near zero (the mean is kept by a vanishing few huge ones), and a run hangs
+MAX_SPARES_PER_SERVER = 10
 MAX_REQUESTS = 2_000_000  # per serving replicate: under a minute of simulation, under 1 GB
 CLOCKS = [d.value for d in Distribution if d is not Distribution.empirical]  # need no table
 
@@ -100,18 +104,51 @@ def validate(config: Config) -> None:
             _non_negative(key, maybe)
     if REGISTRY[str(config.checkpoint.policy)].uses_interval:
         _positive("checkpoint.interval_min", config.checkpoint.interval_min)
+    if config.cluster.spare_servers > MAX_SPARES_PER_SERVER * config.cluster.servers:
+        raise ConfigError("cluster.spare_servers", config.cluster.spare_servers,
+                          f"at most {MAX_SPARES_PER_SERVER} x cluster.servers = "
+                          f"{MAX_SPARES_PER_SERVER * config.cluster.servers:,}")  # fmt: skip
+    _validate_finishable(config)
     _validate_sim(config)
 
 
 def _validate_sim(config: Config) -> None:
+    from sim.sweep import OBJECTIVES
+
+    _one_of("sim.objective", config.sim.objective, OBJECTIVES)
+    if config.sim.seed < 0:
+        raise ConfigError("sim.seed", config.sim.seed, "must be 0 or more")
     if config.sim.workers < 1:
         raise ConfigError("sim.workers", config.sim.workers, "must be at least 1")
-    if config.sim.replicates < 1:
-        raise ConfigError("sim.replicates", config.sim.replicates, "must be at least 1")
+    if not 1 <= config.sim.replicates <= MAX_REPLICATES:
+        raise ConfigError("sim.replicates", config.sim.replicates,
+                          f"must be at least 1 and at most {MAX_REPLICATES:,}")  # fmt: skip
+    if config.sim.max_events < 1000:
+        raise ConfigError("sim.max_events", config.sim.max_events, "must be at least 1,000")
     if config.sim.horizon_days is not None:
         _positive("sim.horizon_days", config.sim.horizon_days)
     if config.sim.deadline_days is not None:
         _positive("sim.deadline_days", config.sim.deadline_days)
+
+
+def _validate_finishable(config: Config) -> None:
+    """Refuse a job that can never finish or would checkpoint more than it trains."""
+    from sim.plan import plan_job
+
+    plan, _ = plan_job(config)
+    if REGISTRY[plan.policy].uses_interval and plan.interval_s < max(1.0, plan.checkpoint_write_s):
+        bound = max(1.0, plan.checkpoint_write_s)
+        raise ConfigError("checkpoint.interval_min", config.checkpoint.interval_min,
+                          f"at least {bound / 60.0:.3g} min (one checkpoint write, "
+                          f"{plan.checkpoint_write_s:.3g} s, and never below 1 s)")  # fmt: skip
+    if config.recovery.fail_during_recovery and plan.job_mtbf_s < plan.recovery_s:
+        f = config.failures
+        key, value = (("failures.rate_per_1000_server_days", f.rate_per_1000_server_days)
+                      if f.kind == "node_rate" else ("failures", f.kind.value))  # fmt: skip
+        raise ConfigError(key, value,
+                          f"the job fails every {plan.job_mtbf_s:.3g} s on average but one "
+                          f"recovery takes {plan.recovery_s:.3g} s, so it can never finish; lower "
+                          "the failure rates or the recovery times")  # fmt: skip
 
 
 def _validate_machine(config: Config) -> None:
@@ -132,9 +169,11 @@ def _validate_machine(config: Config) -> None:
         "model.heads": model.heads,
         "model.kv_heads": model.kv_heads,
         "model.vocab_size": model.vocab_size,
-        "pricing.pue": config.pricing.pue,
     }.items():
         _positive(key, value)
+    if not (math.isfinite(config.pricing.pue) and config.pricing.pue >= 1.0):
+        raise ConfigError("pricing.pue", config.pricing.pue, "must be 1 or more (facility power "
+                          "over IT power)")  # fmt: skip
     for key, value in {
         "hardware.server_power_kw": hw.server_power_kw,
         "hardware.price_per_server_hour_usd": hw.price_per_server_hour_usd,
@@ -341,6 +380,14 @@ def _validate_interleaving(config: Config) -> None:
         )
 
 
+def _shape(key: str, distribution: str, value: float) -> None:
+    """A Weibull shape or lognormal sigma within the range the samplers handle."""
+    _positive(key, value)
+    low, high = MAX_SHAPE.get(str(distribution), (0.0, math.inf))
+    if not low < value <= high and not (low == value == 0.0):
+        raise ConfigError(key, value, f"a {distribution} shape must lie in ({low:g}, {high:g}]")
+
+
 def _fraction(key: str, value: float, *, upper_open: bool = False) -> None:
     if not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
         raise ConfigError(key, value, "must lie in [0, 1)" if upper_open else "must lie in [0, 1]")
@@ -385,7 +432,7 @@ def _validate_failures(config: Config) -> None:
         _positive("failures.rate_per_1000_server_days", f.rate_per_1000_server_days)
         _fraction("failures.server_swap_fraction", f.server_swap_fraction)
         _one_of("failures.distribution", f.distribution, CLOCKS)
-        _positive("failures.shape", f.shape)
+        _shape("failures.shape", f.distribution, f.shape)
     else:
         defaults = {"rate_per_1000_server_days": 0.0, "server_swap_fraction": 0.0,
                     "distribution": "exponential", "shape": 1.0}  # fmt: skip
@@ -403,8 +450,8 @@ def _validate_failures(config: Config) -> None:
         for name, c in f.categories.items():
             key = f"failures.categories.{name}"
             _name(key, name)
-            _positive(f"{key}.rate_per_1000_server_days", c.rate_per_1000_server_days)
-            _positive(f"{key}.shape", c.shape)
+            _non_negative(f"{key}.rate_per_1000_server_days", c.rate_per_1000_server_days)
+            _shape(f"{key}.shape", c.distribution, c.shape)
             if c.distribution == "empirical" and (
                 not c.empirical or any(not v > 0 for v in c.empirical)
             ):
@@ -415,7 +462,7 @@ def _validate_failures(config: Config) -> None:
     _non_negative("failures.planned.per_day", f.planned.per_day)
     _non_negative("failures.planned.duration_min", f.planned.duration_min)
     _fraction("failures.lemons.fraction", f.lemons.fraction, upper_open=True)
-    if not f.lemons.rate_multiplier >= 1.0:
+    if not (math.isfinite(f.lemons.rate_multiplier) and f.lemons.rate_multiplier >= 1.0):
         raise ConfigError(
             "failures.lemons.rate_multiplier", f.lemons.rate_multiplier, "must be >= 1"
         )
@@ -428,7 +475,7 @@ def _validate_failures(config: Config) -> None:
     if f.retire_after < 0:
         raise ConfigError("failures.retire_after", f.retire_after, "must be 0 (never) or more")
     _one_of("recovery.repair_distribution", rec.repair_distribution, CLOCKS)
-    _positive("recovery.repair_shape", rec.repair_shape)
+    _shape("recovery.repair_shape", rec.repair_distribution, rec.repair_shape)
     if rec.repair_slots < 0:
         raise ConfigError(
             "recovery.repair_slots", rec.repair_slots, "must be 0 (unlimited) or more"

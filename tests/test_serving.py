@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 import sim
 from sim.capacity import search
-from sim.cli import preflight
 from sim.config import Config, SloConfig
 from sim.errors import ConfigError
 from sim.inference import (
@@ -166,30 +165,6 @@ def test_a_replica_too_big_for_its_devices_is_refused_with_the_breakdown() -> No
                        r"\+ KV cache 0\.0 of 80 GiB per device") as error:  # fmt: skip
         replica_memory(config)
     assert "\n" not in str(error.value)
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ("serving.tp=3", "serving.tp=3: must divide the 8 devices of a server"),
-        ("serving.tp=12", "serving.tp=12: must be a multiple of 8 across servers"),
-        ("serving.rate_per_s=-1", "serving.rate_per_s=-1.0: must be a positive finite number"),
-        ("serving.kv_cache=int4", "serving.kv_cache='int4': valid: bf16, fp8, int8"),
-        ("serving.requests=null serving.arrivals=offline",
-         "serving.requests=None: offline arrivals need a count"),
-        ("serving.slo_attainment=2", "serving.slo_attainment=2.0: must lie in [0, 1]"),
-        ("serving.diurnal_peak_to_mean=3", "serving.diurnal_peak_to_mean=3.0: must lie in [1, 2]"),
-        ("serving.colour=red", "unknown key 'serving.colour'"),
-        ("serving.requests=null serving.rate_per_s=1e6",
-         "serving.duration_s=3600.0: about 3,600,000,000 requests"),
-        ("serving.weights=int3", "serving.weights=int3: Invalid value 'int3'"),
-        ("model=llama3_405b serving.weights=bf16", "does not fit H100 SXM 80GB"),
-    ],
-)  # fmt: skip
-def test_bad_serving_input_is_one_line(override: str, message: str) -> None:
-    problem = preflight(["scenario=mlperf_llama2_70b", *override.split()])
-    assert problem is not None and "\n" not in problem
-    assert message in problem
 
 
 def test_a_missing_trace_is_refused_when_the_run_starts(tmp_path: object) -> None:

@@ -160,9 +160,16 @@ def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
 
 
 def test_the_sweep_bar_counts_summaries_and_errors_only(tmp_path: Path) -> None:
-    for job, name in enumerate(["summary.json", "error.json", ".summary.json.tmp"]):
+    jobs = [
+        ["summary.json", "replicates.parquet"],  # finished: the summary is written last
+        ["error.json"],
+        [".summary.json.tmp", "replicates.parquet"],  # still writing its summary
+        ["summary.json"],  # killed before its tables: not a finished run
+    ]
+    for job, names in enumerate(jobs):
         (tmp_path / str(job)).mkdir()
-        (tmp_path / str(job) / name).write_text("{}")
+        for name in names:
+            (tmp_path / str(job) / name).write_text("{}")
     (tmp_path / "sweep.csv").write_text("")
     assert finished_jobs(tmp_path) == 2
 
