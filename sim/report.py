@@ -40,10 +40,14 @@ def format_summary(summary: Summary) -> str:
     ]
     if s["time_to_train_days"] is not None:
         lines.append(
-            f"  time to train      {s['time_to_train_days']:.3g} days (p05 "
-            f"{s['time_to_train_days_p05']:.3g}, p50 {s['time_to_train_days_p50']:.3g}, p95 "
-            f"{s['time_to_train_days_p95']:.3g}); failure-free {s['failure_free_days']:.3g} days"
+            f"  time to train      mean {s['time_to_train_days']:.3g} days"
+            f"{_interval(s, 'time_to_train_days_ci95')}, median {s['time_to_train_days_p50']:.3g}"
+            f"{_interval(s, 'time_to_train_days_median_ci95')}; p05 "
+            f"{s['time_to_train_days_p05']:.3g}, p95 {s['time_to_train_days_p95']:.3g}; "
+            f"failure-free {s['failure_free_days']:.3g} days"
         )
+        if s["time_to_train_skew"]:
+            lines.append(f"  skewed             {s['time_to_train_skew']}")
     else:
         lines.append(
             f"  horizon reached    {s['wall_clock_days']:.1f} days; "
@@ -54,8 +58,9 @@ def format_summary(summary: Summary) -> str:
         f"  cost               ${_count(s['cost_usd'])} (compute ${_count(s['compute_cost_usd'])}, "
         f"energy ${_count(s['energy_cost_usd'])})",
         f"  ETTR               {s['ettr']:.3f}",
-        f"  interruptions      {s['interruptions_unexpected']:.1f} unexpected, "
-        f"{s['interruptions_planned']:.1f} planned (job MTBF {s['job_mtbf_h']:.2f} h)",
+        f"  interruptions      {s['interruptions_unexpected']:.3g} unexpected, "
+        f"{s['interruptions_planned']:.3g} planned per replicate (job MTBF "
+        f"{s['job_mtbf_h']:.2f} h)",
         f"  checkpoints        {s['checkpoint_policy']}, every "
         + (
             f"{s['checkpoint_interval_s'] / 60:.1f} min"
@@ -156,6 +161,11 @@ def format_line(summary: Mapping[str, Any], label: str) -> str:
     days = s.get("time_to_train_days")
     time = f"{days:.3g} days to train" if days is not None else "horizon reached"
     return f"{label}: {time}, ETTR {s['ettr']:.3f}, ${_count(s['cost_usd'])}"
+
+
+def _interval(s: Mapping[str, Any], stem: str) -> str:
+    low, high = s[f"{stem}_low"], s[f"{stem}_high"]
+    return "" if low is None else f" (95% CI {low:.3g}-{high:.3g})"
 
 
 def _count(value: float) -> str:

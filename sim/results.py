@@ -25,6 +25,7 @@ from sim.summary import Summary, flat_key, nested_columns
 from sim.throughput import Throughput
 from sim.workload import corpus_tokens, phases
 
+SKEW = 0.05  # mean and median further apart than this: the summary says which replicates
 SUMMARY_FILE = "summary.json"
 ERROR_FILE = "error.json"  # written instead of the summary by a sweep job that failed
 REPLICATES_FILE = "replicates.parquet"
@@ -132,8 +133,15 @@ def summarize(
         summary[f"time_to_train_days_p{q:02d}"] = (
             float(np.percentile(days, q)) if finished else None
         )
-    low, high = _mean_ci95(days.to_numpy()) if finished else (None, None)
+    values = days.to_numpy()
+    low, high = ci95(values, np.mean) if finished else (None, None)
     summary |= {"time_to_train_days_ci95_low": low, "time_to_train_days_ci95_high": high}
+    low, high = ci95(values, np.median) if finished else (None, None)
+    summary |= {
+        "time_to_train_days_median_ci95_low": low,
+        "time_to_train_days_median_ci95_high": high,
+    }
+    summary["time_to_train_skew"] = skew(replicates) if finished else None
     means = {
         str(key): float(value)
         for key, value in replicates.drop(columns=["replicate", "finished", "time_to_train_days"])
@@ -221,14 +229,35 @@ def _languages(config: Config, phase_figures: dict[str, dict[str, float]]) -> di
     return out
 
 
-def _mean_ci95(values: np.ndarray) -> tuple[float | None, float | None]:
+def ci95(values: np.ndarray, statistic: Callable[..., Any]) -> tuple[float | None, float | None]:
+    """A 95% percentile-bootstrap interval of ``statistic`` (scipy.stats.bootstrap, fixed seed):
+    from the replicates' own spread, so a few long replicates widen it upwards only and it never
+    reaches below the smallest replicate, as a normal interval on skewed data does."""
     if len(values) < 2:
         return None, None
-    sem = stats.sem(values)
-    if sem == 0:
-        return float(values.mean()), float(values.mean())
-    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=sem)
-    return float(low), float(high)
+    if np.ptp(values) == 0:
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap((values,), statistic, confidence_level=0.95, method="percentile",
+                             n_resamples=4999, random_state=np.random.default_rng(0))  # fmt: skip
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def skew(replicates: pd.DataFrame) -> str | None:
+    """When the mean time-to-train is more than 5% from the median: which replicates drive it,
+    and the accounting bucket they spent the extra time in."""
+    days = replicates["time_to_train_days"]
+    mean, median = days.mean(), days.median()
+    if abs(mean / median - 1.0) <= SKEW:
+        return None
+    slow = replicates[days > median * (1.0 + SKEW)]
+    extra = {b: slow[f"{b.value}_h"].mean() - replicates[f"{b.value}_h"].median() for b in Bucket}
+    bucket = max(extra, key=lambda b: extra[b])
+    listed = ", ".join(map(str, slow["replicate"].head(5))) + (", ..." if len(slow) > 5 else "")
+    ratio = slow["time_to_train_days"].mean() / median
+    where = bucket.value.replace("_", " ")
+    return (f"mean {mean / median - 1.0:+.0%} from the median: {len(slow)} of {len(replicates)} "
+            f"replicates ({listed}) take {ratio:.2g}x the median, {extra[bucket]:.3g} h more "
+            f"{where} each")  # fmt: skip
 
 
 def write_result(result: Result, out_dir: Path) -> None:
