@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -19,6 +20,7 @@ from sim.failures import failure_stream, planned_stream, straggler_stream
 from sim.job import TrainingJob
 from sim.plan import JobPlan
 from sim.storage import SharedStore
+from sim.trace import Slice, Timeline
 
 
 class EventLimit(Exception):
@@ -33,12 +35,15 @@ class CountingEnvironment(simpy.Environment):
         super().__init__()
         self.processed = 0
         self.limit = limit
+        self.after_step: Callable[[], None] | None = None  # a timeline reading the ledger
 
     def step(self) -> None:
         self.processed += 1
         if self.processed == self.limit:
             raise EventLimit
         super().step()
+        if self.after_step is not None:
+            self.after_step()
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,16 @@ class ReplicateOutcome:
     engine_events: int
     events: list[EventRow]
     event_runs: list[EventRun]  # periodic rows (checkpoints), expanded by events_table
+    timeline: list[Slice] = field(default_factory=list)  # with trace=True: the bucket slices
 
 
 def simulate_replicate(
-    plan: JobPlan, seed: np.random.SeedSequence, index: int, *, record_events: bool = True
+    plan: JobPlan,
+    seed: np.random.SeedSequence,
+    index: int,
+    *,
+    record_events: bool = True,
+    trace: bool = False,
 ) -> ReplicateOutcome:
     """Run one independent replicate. ``seed`` is this replicate's own SeedSequence; each component
     draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
@@ -72,6 +83,9 @@ def simulate_replicate(
     fleet_seed, repair_seed, straggler_seed, *category_seeds = seed.spawn(3 + len(plan.categories))
     env = CountingEnvironment(plan.max_events)
     ledger = Ledger()
+    timeline = Timeline(ledger) if trace else None
+    if timeline is not None:
+        env.after_step = lambda: timeline.read(env.now)
     log = EventLog(record_events)
     fleet = Fleet(
         plan.servers,
@@ -117,6 +131,8 @@ def simulate_replicate(
     with contextlib.suppress(EventLimit):  # ends unfinished where it stands; the run says so
         env.run(until=env.any_of([job.finished, env.timeout(plan.limit_s)]))
     job.stop()
+    if timeline is not None:
+        timeline.read(env.now)
     return ReplicateOutcome(
         index=index,
         wall_s=env.now,
@@ -134,4 +150,5 @@ def simulate_replicate(
         engine_events=env.processed,
         events=log.rows,
         event_runs=log.runs,
+        timeline=timeline.slices if timeline is not None else [],
     )

@@ -7,6 +7,7 @@ in notebooks; seaborn's error bars are 95% bootstrap intervals over the replicat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -15,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim import analysis
+from sim.trace import SERVER_TRACKS
 
 
 def time_to_train(replicates: pd.DataFrame, hue: str | None = None, ax: Axes | None = None) -> Axes:
@@ -119,6 +121,29 @@ def serving_capacity(capacity: pd.DataFrame, by: str = "variant") -> Figure:
         figure.suptitle(f"cannot meet the target at any size: {names}", fontsize="small")
     figure.tight_layout()
     return figure
+
+
+def timeline(trace: dict[str, Any], ax: Axes | None = None) -> Axes:
+    """A Gantt chart of one replicate's trace (``trace.json``): a row per accounting bucket it
+    used, and one row for every failed server's repairs together (the trace itself keeps a track
+    per server); time in days."""
+    ax = ax or _axes(height=4.5)
+    events = trace["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name"}  # fmt: skip
+    buckets = sorted(t for t in names if t < SERVER_TRACKS)
+    servers = len(names) - len(buckets)
+    rows = [[e for e in events if e["ph"] == "X" and e["tid"] == t] for t in buckets]
+    rows.append([e for e in events if e["ph"] == "X" and e["tid"] >= SERVER_TRACKS])
+    labels = [names[t].replace("_", " ") for t in buckets] + [f"repairs ({servers} servers)"]
+    colours = sns.color_palette("tab20", len(rows))
+    for y, row in enumerate(rows):
+        spans = [(e["ts"] / 86400e6, max(e["dur"] / 86400e6, 1e-3)) for e in row]
+        ax.broken_barh(spans, (y - 0.4, 0.8), color=colours[y])
+    ax.set_yticks(range(len(rows)), labels=labels)
+    ax.invert_yaxis()
+    ax.set(xlabel="time (days)", title="one replicate: where the time went")
+    return ax
 
 
 def _panels(long: pd.DataFrame, kind: str, figures: Sequence[str], hue: str | None) -> Figure:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import GROUPS, Config
+from sim.engine import simulate_replicate
 from sim.errors import ConfigError
 from sim.memory import memory_per_device
-from sim.montecarlo import run_replicates
-from sim.plan import STALL_LIMIT, plan_job
+from sim.montecarlo import replicate_seeds, run_replicates
+from sim.plan import STALL_LIMIT, JobPlan, plan_job
 from sim.results import Result, events_frame, replicates_frame, summarize, write_result
 from sim.serving import ServingResult, run_serving
+from sim.trace import chrome_trace, write_trace
 from sim.validation import validate
 
 log = logging.getLogger(__name__)
@@ -86,5 +89,14 @@ def run(
     result = Result(summary=summary, replicates=replicates, events=events_frame(outcomes))
     log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
     if out_dir is not None:
+        if config.sim.trace:
+            write_trace(replicate_trace(plan, config.sim.seed), out_dir)
         write_result(result, out_dir)
     return result
+
+
+def replicate_trace(plan: JobPlan, seed: int, index: int = 0) -> dict[str, Any]:
+    """The Chrome trace of replicate ``index`` (simulated again: same seed, same numbers)."""
+    seeds = replicate_seeds(seed, index + 1)
+    outcome = simulate_replicate(plan, seeds[index], index, record_events=True, trace=True)
+    return chrome_trace(outcome.timeline, outcome.events, index)
