@@ -23,6 +23,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from sim.config import GROUPS, Config, register_configs
 from sim.errors import ConfigError
+from sim.help import SIM, help_text
 from sim.loading import (
     CONF_DIR,
     category_overrides,
@@ -205,9 +206,17 @@ def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0]
 
 
-def launch(app: Callable[[], object], *, check: Callable[[Config], None] = validate) -> None:
-    """Check the command line (the preflight registers the schema), then hand over to the Hydra
-    ``app``."""
+def launch(
+    app: Callable[[], object],
+    *,
+    check: Callable[[Config], None] = validate,
+    program: tuple[str, str] = SIM,
+) -> None:
+    """Print the help, or check the command line (the preflight registers the schema), then hand
+    over to the Hydra ``app``."""
+    if {"--help", "-h"} & set(sys.argv[1:]):
+        print(help_text(program))
+        sys.exit(0)
     problem = preflight(sys.argv[1:], check=check)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)

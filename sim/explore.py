@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 from sim.cli import launch
 from sim.config import Config
 from sim.errors import ConfigError
+from sim.help import EXPLORE
 from sim.loading import CONF_DIR, to_config
 from sim.memory import layer_slots, memory_per_device
 from sim.model import RECOMPUTE_MODES
@@ -131,7 +132,8 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    launch(app, check=lambda config: None)  # the configured plan need not fit: others may
+    # the configured plan need not fit: others may
+    launch(app, check=lambda config: None, program=EXPLORE)
 
 
 if __name__ == "__main__":
