@@ -395,8 +395,12 @@ class TrainingJob:
                 segment.write_left -= self._book_stall(start + train_wall, elapsed - train_wall)
             if cause is PLANNED:
                 # Write the work done so far to storage (unless the checkpoint is under way
-                # already), then stop for maintenance.
+                # already), then stop for maintenance; a job that never checkpoints saves
+                # nothing and starts over from its last restore point.
                 self._planned_pending = True
+                if self.plan.policy == "none":
+                    self._lose_progress("planned")
+                    return False
                 if elapsed < train_wall:
                     segment.cut(self.plan.checkpoint_write_s)
             elif cause is not SPEED:
@@ -515,6 +519,14 @@ class TrainingJob:
         self._recovering = True
         self._planned_pending = False  # maintenance happens during the recovery
         self._planned_queued = 0
+
+    def _lose_progress(self, cause: str) -> None:
+        """Back to the newest restore point: the training since then is lost."""
+        point = self._points.roll_back(memory_lost=False, corrupted_at=None)
+        lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
+        self.remaining_s = point.remaining_s
+        self._phase = None
+        self.log.record(self.env.now, "lost_work", cause, -1, lost_s)
 
     def _noticed(self, failure: Failure, corrupted_at: float) -> None:
         if not self.ended:

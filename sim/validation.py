@@ -16,6 +16,7 @@ MAX_REPLICATES = 100_000  # a million llama_405b replicates would take hours and
 MAX_SHAPE = {"weibull": (0.05, 50.0), "lognormal": (0.0, 4.0)}  # beyond: draws overflow or
 # nearly all fall near zero (the mean is kept by a vanishing few huge ones), and a run hangs
 MAX_SPARES_PER_SERVER = 10
+NEVER_WITHOUT_CHECKPOINTS = 20.0  # interruptions expected in the work: e^20 attempts to finish
 MAX_REQUESTS = 2_000_000  # per serving replicate: under a minute of simulation, under 1 GB
 CLOCKS = [d.value for d in Distribution if d is not Distribution.empirical]  # need no table
 
@@ -141,6 +142,19 @@ def _validate_finishable(config: Config) -> None:
         raise ConfigError("checkpoint.interval_min", config.checkpoint.interval_min,
                           f"at least {bound / 60.0:.3g} min (one checkpoint write, "
                           f"{plan.checkpoint_write_s:.3g} s, and never below 1 s)")  # fmt: skip
+    if plan.policy == "none":  # every interruption starts the job over
+        rate = 1.0 / plan.job_mtbf_s + plan.planned_per_day / 86400.0
+        gap = 86400.0 / plan.planned_per_day if plan.planned_per_day else math.inf
+        if plan.work_s > gap:  # planned stops are evenly spaced: one always comes first
+            raise ConfigError("checkpoint.policy", "none", f"the job needs "
+                              f"{plan.work_s / 3600.0:.3g} h without a stop but a planned stop "
+                              f"comes every {gap / 3600.0:.3g} h and saves nothing, so it can never"
+                              " finish; checkpoint (e.g. checkpoint.policy=fixed)")  # fmt: skip
+        if plan.work_s * rate > NEVER_WITHOUT_CHECKPOINTS:
+            raise ConfigError("checkpoint.policy", "none", f"the job needs "
+                              f"{plan.work_s / 86400.0:.3g} days without an interruption but "
+                              f"expects one every {1.0 / rate / 3600.0:.3g} h, so it can never "
+                              "finish; checkpoint (e.g. checkpoint.policy=fixed)")  # fmt: skip
     if config.recovery.fail_during_recovery and plan.job_mtbf_s < plan.recovery_s:
         f = config.failures
         key, value = (("failures.rate_per_1000_server_days", f.rate_per_1000_server_days)

@@ -114,6 +114,13 @@ OVERRIDES = [
         ("recovery.repair_slots=-1", "recovery.repair_slots=-1: must be 0 (unlimited) or more"),
         ("failures.categories.faulty_gpu.servers_down=0",
          "failures.categories.faulty_gpu.servers_down=0: must be a positive"),
+        ("checkpoint.policy=none", "checkpoint.policy='none': the job needs 1.64e+03 h without a "
+         "stop but a planned stop comes every 27.6 h and saves nothing, so it can never finish"),
+        ("scenario=cpu_llama_1b checkpoint.policy=none failures=node_rate "
+         "failures.rate_per_1000_server_days=2000", "the job needs 0.347 days without an "
+         "interruption but expects one every 0.188 h, so it can never finish"),
+        ("scenario=cpu_llama_1b checkpoint.policy=none failures.planned.per_day=4",
+         "a planned stop comes every 6 h and saves nothing, so it can never finish"),
         # Serving (scenario=mlperf_llama2_70b follows the llama_405b one)
         ("scenario=mlperf_llama2_70b serving.tp=3", "serving.tp=3: must divide the 8 devices"),
         ("scenario=mlperf_llama2_70b serving.tp=12", "serving.tp=12: must be a multiple of 8"),

@@ -141,3 +141,18 @@ def test_young_and_daly_intervals_follow_the_derived_checkpoint_cost() -> None:
     assert s["checkpoint_interval_s"] == pytest.approx(
         young_interval_s(s["checkpoint_write_s"], s["job_mtbf_h"] * HOUR)
     )
+
+
+def test_a_planned_stop_saves_nothing_when_the_job_never_checkpoints() -> None:
+    """Issue 16: under policy none a planned stop used to write a free checkpoint."""
+    config = sim.load_config("cpu_llama_1b", [
+        "checkpoint.policy=none", "sim.progress=false", "sim.replicates=20",
+        "failures.planned.per_day=2.5", "failures.planned.duration_min=30",
+        "failures=node_rate", "failures.rate_per_1000_server_days=40", "recovery.repair_h=1",
+    ])  # fmt: skip
+    result = sim.run(config)
+    reps = result.replicates
+    stopped = reps[reps["interruptions_planned"] > 0]
+    assert len(stopped) > 0 and (reps["checkpoints_written"] == 0).all()
+    # each stop threw away the training since the start of the attempt it interrupted
+    assert (stopped["lost_work_h"] > 0).all()
