@@ -14,19 +14,55 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from sim import analysis
 from sim.trace import SERVER_TRACKS
+
+KDE_MIN = 10  # replicates below which a density curve would invent a shape
+# Axis labels in words with units, for the figures and swept keys the notebooks plot.
+LABELS = {
+    "time_to_train_days": "time to train (days)",
+    "wall_clock_days": "wall clock (days)",
+    "cost_usd": "cost (USD)",
+    "compute_cost_usd": "compute cost (USD)",
+    "energy_cost_usd": "energy cost (USD)",
+    "device_hours": "device-hours",
+    "ettr": "effective training time ratio",
+    "job_mtbf_h": "job MTBF (hours)",
+    "interruptions_unexpected": "unexpected interruptions",
+    "interruptions_planned": "planned interruptions",
+    "checkpoint.interval_min": "checkpoint interval (minutes)",
+    "cluster.spare_servers": "spare servers",
+    "tokens": "tokens",
+    "days": "days",
+    "data_stall_h": "data-pipeline stall (hours)",
+}
+UNITS = {"_days": "days", "_h": "hours", "_usd": "USD", "_s": "s", "_min": "minutes"}
+
+
+def label(name: str) -> str:
+    """A figure or config key in words, with its unit (``data_stall_h``: data stall (hours))."""
+    if name in LABELS:
+        return LABELS[name]
+    stem = name.rsplit(".", 1)[-1]
+    for suffix, unit in UNITS.items():
+        if stem.endswith(suffix):
+            return f"{stem.removesuffix(suffix).replace('_', ' ')} ({unit})"
+    return stem.replace("_", " ")
 
 
 def time_to_train(replicates: pd.DataFrame, hue: str | None = None, ax: Axes | None = None) -> Axes:
     """The distribution of the time-to-train over the replicates, its mean marked."""
     ax = ax or _axes()
-    sns.histplot(replicates, x="time_to_train_days", hue=hue, kde=True, ax=ax)
+    days = replicates["time_to_train_days"]
+    kde = len(days) >= KDE_MIN and days.nunique() > 1
+    sns.histplot(replicates, x="time_to_train_days", hue=hue, kde=kde, ax=ax)
     if hue is None:
         mean = replicates["time_to_train_days"].mean()
         ax.axvline(mean, color="black", linestyle="--", label=f"mean {mean:.1f} days")
         ax.legend()
+    _legend_outside(ax)
     ax.set(xlabel="time to train (days)", ylabel="replicates")
     return ax
 
@@ -39,7 +75,9 @@ def time_budget(frame: pd.DataFrame, hue: str | None = None, ax: Axes | None = N
     productive = frame["productive_h"].sum() / (frame["wall_clock_days"].sum() * 24.0)
     sns.barplot(long[long["bucket"] != "productive"], x="share", y="bucket", hue=hue, ax=ax)
     ax.set(xlabel="share of the wall clock", ylabel="", title=f"productive: {productive:.1%}")
-    ax.xaxis.set_major_formatter("{x:.1%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))  # no repeated ticks
+    _words(ax.yaxis)
+    _legend_outside(ax)
     return ax
 
 
@@ -54,6 +92,8 @@ def interruptions_vs_published(replicates: pd.DataFrame, ax: Axes | None = None)
     order = published.sort_values("count", ascending=False)["cause"]
     sns.barplot(both, x="count", y="cause", hue="source", order=order, ax=ax)
     ax.set(xlabel="unexpected interruptions in the window", ylabel="")
+    _words(ax.yaxis)
+    _legend_outside(ax)
     return ax
 
 
@@ -67,13 +107,17 @@ def ettr_curve(
     reference values such as Young's and Daly's intervals drawn as vertical lines."""
     ax = ax or _axes()
     sns.lineplot(replicates, x=x, y="ettr", marker="o", ax=ax)
-    for (label, value), color in zip((marks or {}).items(), sns.color_palette()[1:], strict=False):
-        ax.axvline(value, color=color, linestyle="--", label=f"{label}: {value:.3g}")
+    low, high = replicates[x].min(), replicates[x].max()
+    for (name, value), color in zip((marks or {}).items(), sns.color_palette()[1:], strict=False):
+        if low <= value <= high:
+            ax.axvline(value, color=color, linestyle="--", label=f"{name}: {value:.3g}")
+        else:  # named, not drawn off the axis
+            ax.plot([], [], " ", label=f"{name}: {value:.3g} (outside the swept range)")
     if marks:
         ax.legend()
     if x == "checkpoint.interval_min":
         log_ticks(ax, replicates[x])
-    ax.set(xlabel=x, ylabel="effective training time ratio")
+    ax.set(xlabel=label(x), ylabel="effective training time ratio")
     return ax
 
 
@@ -82,7 +126,7 @@ def compare(replicates: pd.DataFrame, metrics: Sequence[str], by: str = "variant
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.0 * len(metrics), 3.5), squeeze=False)
     for metric, ax in zip(metrics, axes[0], strict=True):
         sns.barplot(replicates, x=by, y=metric, hue=by, ax=ax)
-        ax.set(xlabel="", title=metric)
+        ax.set(xlabel="", ylabel="", title=label(metric))
     fig.tight_layout()
     return fig
 
@@ -150,7 +194,10 @@ def _panels(long: pd.DataFrame, kind: str, figures: Sequence[str], hue: str | No
     fig, axes = plt.subplots(1, len(figures), figsize=(4.0 * len(figures), 3.5), squeeze=False)
     for figure, ax in zip(figures, axes[0], strict=True):
         sns.barplot(long, x=figure, y=kind, hue=hue or kind, ax=ax)
-        ax.set(ylabel="", title=figure)
+        ax.set(xlabel="", ylabel="", title=label(figure))
+        _words(ax.yaxis)
+        if hue:
+            _legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -161,6 +208,18 @@ def log_ticks(ax: Axes, values: pd.Series) -> None:
     ticks = sorted(values.dropna().unique())
     ax.set_xticks(ticks, labels=[f"{t:g}" for t in ticks])
     ax.minorticks_off()
+
+
+def _words(axis: Any) -> None:
+    """Category tick labels (bucket, cause, phase names) with spaces for underscores."""
+    ticks = axis.get_ticklocs()
+    axis.set_ticks(ticks, labels=[t.get_text().replace("_", " ") for t in axis.get_ticklabels()])
+
+
+def _legend_outside(ax: Axes) -> None:
+    """A legend beside the axes, where it cannot cover a bar."""
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def _axes(height: float = 4.0) -> Axes:
