@@ -22,9 +22,10 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/pytest -n 2
 
-# The property tests with 300 examples each instead of 25 (about 12x their quick run).
+# The property tests with 300 examples each instead of 25 (about 12x their quick run), and the
+# slow statistical checks marked `long` (the Optuna scenario against its starting point).
 test-long: lint
-	HYPOTHESIS_PROFILE=long $(BIN)/pytest -n 2
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -n 2 -m 'not benchmark'
 
 bench: $(BIN)/.installed
 	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks

@@ -33,6 +33,9 @@ def app(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:
         return _sweep_job(cfg, hydra_cfg)
+    if "optuna" in str(hydra_cfg.sweeper.get("_target_", "")).lower():
+        print("note: this scenario is an Optuna sweep; run it with -m (python -m sim -m "
+              "scenario=...). Running its starting point once.", file=sys.stderr)  # fmt: skip
     try:
         return _run(cfg, hydra_cfg, quiet=False)
     except ConfigError as error:

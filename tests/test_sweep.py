@@ -13,6 +13,7 @@ from conftest import run_command, run_sweep
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+import sim
 from sim.analysis import load
 from sim.config import register_configs
 from sim.errors import ConfigError
@@ -145,6 +146,26 @@ def test_optuna_finds_the_cheapest_point_that_meets_the_deadline(tmp_path: Path)
     assert f"best_value: {cheapest['cost_usd']}" in best
 
 
+@pytest.mark.long
+def test_the_optuna_scenario_beats_the_default_it_starts_from(tmp_path: Path) -> None:
+    """Issue 16: the searched plan must cost less than the scenario's own unsearched point (the
+    same seed and replicates), and still meet the deadline. About a minute."""
+    sweep_dir = tmp_path / "sweep"
+    proc = run_sweep(sweep_dir, "scenario=cheapest_under_deadline", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    frame = load(sweep_dir)
+    met = frame[frame["time_to_train_days"] <= 76.0]
+    default = sim.run(sim.load_config("cheapest_under_deadline", ["sim.progress=false"]))
+    assert met["cost_usd"].min() < default.summary["cost_usd"]
+
+
+def test_the_optuna_scenario_without_m_says_it_is_a_sweep(tmp_path: Path) -> None:
+    proc = run_command("sim", "scenario=cheapest_under_deadline", "sim.replicates=2",
+                       f"hydra.run.dir={tmp_path}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "note: this scenario is an Optuna sweep; run it with -m" in proc.stderr
+
+
 def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
     register_configs()
     overrides = ["checkpoint.interval_min=10,30,60", "sim.seed=1,2"]
@@ -156,7 +177,7 @@ def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
     OmegaConf.set_readonly(basic, False)
     basic.hydra.overrides.task = overrides  # as Hydra fills it on the command line
     assert planned_jobs(basic) == 6
-    assert planned_jobs(optuna) == 24
+    assert planned_jobs(optuna) == 40
 
 
 def test_the_sweep_bar_counts_summaries_and_errors_only(tmp_path: Path) -> None:
