@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 .PHONY: run test test-long lint bench validation clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "Creating $(VENV) and installing sim with its dependencies (a few minutes the first time)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]'
 	touch $@
 
 run: $(BIN)/.installed

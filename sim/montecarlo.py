@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -11,6 +13,8 @@ from tqdm import tqdm
 
 from sim.engine import ReplicateOutcome, simulate_replicate
 from sim.plan import JobPlan
+
+T = TypeVar("T")
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
@@ -42,14 +46,28 @@ def run_replicates(
         outcomes = (
             simulate_replicate(plan, s, i, record_events=record_events) for i, s in enumerate(seeds)
         )
+    if progress and not sys.stderr.isatty():  # a log, not a terminal: a line now and then
+        return list(progress_lines(outcomes, replicates, "replicates"))
     bar = tqdm(
         outcomes,
         total=replicates,
         desc="replicates",
         unit="rep",
         file=sys.stderr,
-        disable=None if progress else True,  # None: only on a terminal
+        disable=not progress,
         delay=1.0,  # appears only when the run takes more than a second
         leave=False,
     )
     return list(bar)
+
+
+def progress_lines(items: Iterable[T], total: int, what: str, every_s: float = 5.0) -> Iterator[T]:
+    """Pass ``items`` through, writing ``what: done/total`` to stderr every ``every_s`` seconds
+    (for logs and CI, where a bar's carriage returns would pile up)."""
+    started = last = time.monotonic()
+    for done, item in enumerate(items, start=1):
+        yield item
+        now = time.monotonic()
+        if now - last >= every_s and done < total:
+            print(f"{what}: {done}/{total} after {now - started:.0f} s", file=sys.stderr)
+            last = now

@@ -199,3 +199,13 @@ def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: in
     assert counted.interruptions == each.interruptions
     for bucket, seconds in each.seconds.items():
         assert counted.seconds[bucket] == pytest.approx(seconds, rel=1e-9, abs=1e-6), bucket
+
+
+def test_progress_off_a_terminal_is_a_line_now_and_then(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.montecarlo import progress_lines
+
+    assert list(progress_lines(range(4), 4, "replicates", every_s=0.0)) == [0, 1, 2, 3]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" after")[0] for line in lines] == [
+        "replicates: 1/4", "replicates: 2/4", "replicates: 3/4",
+    ]  # fmt: skip
