@@ -32,8 +32,26 @@ def run_replicates(
     progress: bool,
     workers: int = 1,
 ) -> list[ReplicateOutcome]:
-    """Run the replicates, on ``workers`` processes when more than one (joblib); each replicate
-    draws only from its own seed, so the numbers are the same however they are spread."""
+    return list(
+        replicate_outcomes(
+            plan, seed=seed, replicates=replicates, record_events=record_events,
+            progress=progress, workers=workers,
+        )
+    )  # fmt: skip
+
+
+def replicate_outcomes(
+    plan: JobPlan,
+    *,
+    seed: int,
+    replicates: int,
+    record_events: bool,
+    progress: bool,
+    workers: int = 1,
+) -> Iterator[ReplicateOutcome]:
+    """The replicates as they finish, in order, on ``workers`` processes when more than one
+    (joblib); each replicate draws only from its own seed, so the numbers are the same however
+    they are spread. A generator, so a caller can write each one's events and let them go."""
     seeds = replicate_seeds(seed, replicates)
     outcomes: Iterable[ReplicateOutcome]
     if workers > 1:
@@ -47,8 +65,9 @@ def run_replicates(
             simulate_replicate(plan, s, i, record_events=record_events) for i, s in enumerate(seeds)
         )
     if progress and not sys.stderr.isatty():  # a log, not a terminal: a line now and then
-        return list(progress_lines(outcomes, replicates, "replicates"))
-    bar = tqdm(
+        yield from progress_lines(outcomes, replicates, "replicates")
+        return
+    yield from tqdm(
         outcomes,
         total=replicates,
         desc="replicates",
@@ -58,7 +77,6 @@ def run_replicates(
         delay=1.0,  # appears only when the run takes more than a second
         leave=False,
     )
-    return list(bar)
 
 
 def progress_lines(items: Iterable[T], total: int, what: str, every_s: float = 5.0) -> Iterator[T]:

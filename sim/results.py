@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy import stats
 
 from sim.accounting import Bucket
@@ -34,11 +36,21 @@ EVENTS_FILE = "events.parquet"
 
 @dataclass(frozen=True)
 class Result:
-    """One simulation: the summary and the two tidy tables."""
+    """One simulation: the summary and the two tidy tables. The events are in memory, or, for a
+    run that wrote its files, in ``events.parquet``, read when asked for."""
 
     summary: Summary
     replicates: pd.DataFrame
-    events: pd.DataFrame
+    events_table: pd.DataFrame | None = None
+    events_file: Path | None = None
+
+    @property
+    def events(self) -> pd.DataFrame:
+        if self.events_table is not None:
+            return self.events_table
+        if self.events_file is not None:
+            return typed_events(pd.read_parquet(self.events_file))
+        return typed_events(pd.DataFrame(columns=["replicate", *EventRow._fields]))
 
 
 def replicates_frame(
@@ -97,7 +109,61 @@ def events_frame(outcomes: list[ReplicateOutcome]) -> pd.DataFrame:
         if frames
         else pd.DataFrame(columns=[*EventRow._fields, "replicate"])
     )
-    events = events[["replicate", *EventRow._fields]]
+    return typed_events(events[["replicate", *EventRow._fields]])
+
+
+class EventsWriter:
+    """Appends the events of each batch of replicates to ``events.parquet`` as they finish and
+    lets them go, so a run's memory stays flat in its replicate count (pyarrow ParquetWriter;
+    the file appears whole, renamed from a temporary name, when closed)."""
+
+    BATCH = 20  # replicates per row group
+
+    def __init__(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / EVENTS_FILE
+        self._tmp = self.path.with_name(f".{EVENTS_FILE}.tmp")
+        self._pending: list[ReplicateOutcome] = []
+        self._writer: pq.ParquetWriter | None = None
+
+    def add(self, outcome: ReplicateOutcome) -> ReplicateOutcome:
+        self._pending.append(outcome)
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+        return outcome
+
+    def close(self) -> Path:
+        self._flush()
+        if self._writer is None:  # no replicate: an empty table
+            self._write(events_frame([]))
+        assert self._writer is not None
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(events_frame(self._pending))
+            for outcome in self._pending:  # written: free the rows
+                outcome.events.clear()
+                outcome.event_runs.clear()
+            self._pending = []
+
+    def _write(self, frame: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(frame.astype({"kind": str, "cause": str}), EVENTS_SCHEMA,
+                                     preserve_index=False)  # fmt: skip
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._tmp, EVENTS_SCHEMA)
+        self._writer.write_table(table)
+
+
+EVENTS_SCHEMA = pa.schema(
+    [("replicate", pa.int64()), ("time_s", pa.float64()), ("kind", pa.string()),
+     ("cause", pa.string()), ("server", pa.int64()), ("duration_s", pa.float64())]
+)  # fmt: skip
+
+
+def typed_events(events: pd.DataFrame) -> pd.DataFrame:
     return events.astype(
         {
             "replicate": "int64",
@@ -262,10 +328,12 @@ def skew(replicates: pd.DataFrame) -> str | None:
 
 def write_result(result: Result, out_dir: Path) -> None:
     """Write the three files; each appears whole or not at all (write, then rename), and the
-    summary last: its presence marks the run finished."""
+    summary last: its presence marks the run finished. Events already streamed to the run's
+    directory are not written again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
-    atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+    if result.events_file != out_dir / EVENTS_FILE:
+        atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
     write_summary(result.summary, out_dir)
 
 

@@ -14,9 +14,16 @@ from sim.config import GROUPS, Config
 from sim.engine import simulate_replicate
 from sim.errors import ConfigError
 from sim.memory import memory_per_device
-from sim.montecarlo import replicate_seeds, run_replicates
+from sim.montecarlo import replicate_outcomes, replicate_seeds
 from sim.plan import STALL_LIMIT, JobPlan, plan_job
-from sim.results import Result, events_frame, replicates_frame, summarize, write_result
+from sim.results import (
+    EventsWriter,
+    Result,
+    events_frame,
+    replicates_frame,
+    summarize,
+    write_result,
+)
 from sim.serving import ServingResult, run_serving
 from sim.trace import chrome_trace, write_trace
 from sim.validation import validate
@@ -58,7 +65,7 @@ def run(
         return served
     plan, speed = plan_job(config)
     memory = memory_per_device(config)
-    outcomes = run_replicates(
+    finished = replicate_outcomes(
         plan,
         seed=config.sim.seed,
         replicates=config.sim.replicates,
@@ -66,6 +73,11 @@ def run(
         progress=config.sim.progress,
         workers=config.sim.workers,
     )
+    # A run that writes its files streams the events there as replicates finish; in memory
+    # otherwise (the Python API's result.events).
+    writer = EventsWriter(out_dir) if out_dir is not None else None
+    outcomes = [writer.add(o) for o in finished] if writer else list(finished)
+    events_file = writer.close() if writer else None
     stalled = sum(not o.finished for o in outcomes)
     limited = sum(o.engine_events >= plan.max_events > 0 for o in outcomes)
     if limited:
@@ -86,7 +98,8 @@ def run(
         )
     replicates = replicates_frame(outcomes, config, plan)
     summary = summarize(scenario, config, plan, speed, memory, replicates)
-    result = Result(summary=summary, replicates=replicates, events=events_frame(outcomes))
+    events = None if events_file else events_frame(outcomes)
+    result = Result(summary, replicates, events_table=events, events_file=events_file)
     log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
     if out_dir is not None:
         if config.sim.trace:

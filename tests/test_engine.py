@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import mean_and_sem, plan, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sim
 import sim.job
 from sim.accounting import Bucket
 from sim.engine import simulate_replicate
 from sim.failures import Category
 from sim.montecarlo import replicate_seeds, run_replicates
-from sim.plan import STALL_LIMIT
+from sim.plan import STALL_LIMIT, plan_job
 
 HOUR = 3600.0
 
@@ -209,3 +212,24 @@ def test_progress_off_a_terminal_is_a_line_now_and_then(capsys: pytest.CaptureFi
     assert [line.split(" after")[0] for line in lines] == [
         "replicates: 1/4", "replicates: 2/4", "replicates: 3/4",
     ]  # fmt: skip
+
+
+def test_events_stream_to_disk_and_let_go_of_written_replicates(tmp_path: Path) -> None:
+    """Issue 16: a run that writes its files keeps no events in memory beyond a batch."""
+    from sim.results import EventsWriter, events_frame
+
+    plan, _ = plan_job(sim.load_config("llama_405b", ["sim.horizon_days=5"]))
+    seeds = replicate_seeds(0, 5)
+    outcomes = [simulate_replicate(plan, s, i, record_events=True) for i, s in enumerate(seeds)]
+    expected = events_frame(outcomes)
+    writer = EventsWriter(tmp_path)
+    writer.BATCH = 2
+    for outcome in outcomes:
+        writer.add(outcome)
+    assert not outcomes[0].events and not outcomes[1].event_runs  # written, let go
+    assert outcomes[4].events  # the last batch is still pending
+    path = writer.close()
+    written = pd.read_parquet(path)
+    assert len(written) == len(expected) > 0
+    assert written["time_s"].tolist() == expected["time_s"].tolist()
+    assert written["kind"].tolist() == expected["kind"].astype(str).tolist()
