@@ -247,7 +247,8 @@ else:
 class PlannedConfig:
     """Scheduled interruptions (firmware upgrades, configuration or data changes)."""
 
-    per_day: float = 0.0
+    per_day: float = 0.0  # for the whole job, whatever its size
+    per_1000_server_days: float = 0.0  # per server: scales with the job's size, as failures do
     duration_min: float = 0.0  # downtime beyond the checkpoint before and the restart after
 
 

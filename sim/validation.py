@@ -474,6 +474,7 @@ def _validate_failures(config: Config) -> None:
             if c.detection_s is not None:
                 _non_negative(f"{key}.detection_s", c.detection_s)
     _non_negative("failures.planned.per_day", f.planned.per_day)
+    _non_negative("failures.planned.per_1000_server_days", f.planned.per_1000_server_days)
     _non_negative("failures.planned.duration_min", f.planned.duration_min)
     _fraction("failures.lemons.fraction", f.lemons.fraction, upper_open=True)
     if not (math.isfinite(f.lemons.rate_multiplier) and f.lemons.rate_multiplier >= 1.0):

@@ -71,7 +71,8 @@ def test_a_cause_named_planned_does_not_collide_with_the_planned_count(tmp_path:
     config = sim.load_config(
         "llama_405b",
         ["+failures.categories.planned={scope: job, rate_per_1000_server_days: 2}",
-         "failures.planned.per_day=4", "sim.horizon_days=3", "sim.replicates=2",
+         "failures.planned.per_day=4", "failures.planned.per_1000_server_days=0",
+         "sim.horizon_days=3", "sim.replicates=2",
          "sim.progress=false"],
     )  # fmt: skip
     summary = sim.run(config, tmp_path).summary

@@ -83,7 +83,8 @@ OVERRIDES = [
          "failures.lemons.rate_multiplier=inf: must be >= 1"),
         ("failures.lemons.fraction=1", "failures.lemons.fraction=1.0: must lie in [0, 1)"),
         ("+failures.planned.colour=1", "failures.planned.colour=1: unknown key; valid: "
-         "failures.planned.duration_min, failures.planned.per_day"),
+         "failures.planned.duration_min, failures.planned.per_1000_server_days, "
+         "failures.planned.per_day"),
         ("failures.categories.faulty_gpu.colour=2", "valid: failures.categories.faulty_gpu.scope"),
         ("checkpoint.interval_min=0.0001", "checkpoint.interval_min=0.0001: at least"),
         ("failures=node_rate failures.rate_per_1000_server_days=1e7", "so it can never finish"),
@@ -120,7 +121,7 @@ OVERRIDES = [
          "failures.rate_per_1000_server_days=2000", "the job needs 0.347 days without an "
          "interruption but expects one every 0.188 h, so it can never finish"),
         ("scenario=cpu_llama_1b checkpoint.policy=none failures.planned.per_day=4",
-         "a planned stop comes every 6 h and saves nothing, so it can never finish"),
+         "a planned stop comes every 5.96 h and saves nothing, so it can never finish"),
         # Serving (scenario=mlperf_llama2_70b follows the llama_405b one)
         ("scenario=mlperf_llama2_70b serving.tp=3", "serving.tp=3: must divide the 8 devices"),
         ("scenario=mlperf_llama2_70b serving.tp=12", "serving.tp=12: must be a multiple of 8"),
