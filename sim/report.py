@@ -73,6 +73,11 @@ def format_summary(summary: Summary) -> str:
         f"{s['restores_from_storage']:.1f} from storage ({s['persists_lost']:.1f} persists lost)",
         "  where the time went (hours per replicate):",
     ]
+    waited = s["waiting_for_servers_h"]
+    if waited > 0.01 * s["wall_clock_days"] * 24.0:  # say why the job stood still
+        lines.insert(-1, f"  waiting            {waited:.3g} h per replicate with too few servers: "
+                     f"lost servers found no spare free ({s['spare_servers']} spares) and "
+                     f"waited for a repair (mean {s['repair_h']:.3g} h)")  # fmt: skip
     wall_h = s["wall_clock_days"] * 24.0
     for bucket in Bucket:
         hours = s[f"{bucket.value}_h"]

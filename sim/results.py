@@ -250,6 +250,7 @@ def summarize(
         "devices": plan.servers * config.hardware.devices_per_server,
         "servers": plan.servers,
         "spare_servers": plan.spare_servers,
+        "repair_h": plan.repair_mean_s / 3600.0,
         "job_mtbf_h": plan.job_mtbf_s / 3600.0,
         "checkpoint_policy": config.checkpoint.policy,
         "checkpoint_interval_s": None if math.isinf(plan.interval_s) else plan.interval_s,

@@ -96,3 +96,4 @@ def test_a_skewed_run_prints_mean_median_and_intervals_from_its_own_spread() -> 
     text = format_summary(s)
     assert "mean 0.386 days (95% CI" in text and "median 0.348 (95% CI 0.348-0.348)" in text
     assert "1 of 50 replicates (41)" in text and "waiting for servers" in text
+    assert "lost servers found no spare free (2 spares) and waited for a repair" in text
