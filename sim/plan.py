@@ -239,8 +239,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             retire_after=f.retire_after,
             lemon_fraction=f.lemons.fraction,
             lemon_multiplier=f.lemons.rate_multiplier,
-            planned_per_day=f.planned.per_day
-            + f.planned.per_1000_server_days * servers / 1000.0,
+            planned_per_day=f.planned.per_day + f.planned.per_1000_server_days * servers / 1000.0,
             planned_duration_s=f.planned.duration_min * 60.0,
             straggler_rate_per_server_s=f.stragglers.rate_per_1000_server_days / 1000.0 / 86_400.0,
             straggler_speed=f.stragglers.speed,
