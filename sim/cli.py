@@ -7,9 +7,12 @@ errors and our own ``ConfigError`` and say each in one line: the key, the bad va
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import re
 import shutil
+import signal
 import sys
 from argparse import ArgumentError
 from collections.abc import Callable, Sequence
@@ -222,4 +225,26 @@ def launch(
         print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
     sys.argv[1:] = category_overrides(sys.argv[1:])  # as the preflight composed them
+    signal.signal(signal.SIGTERM, _stop_workers)
     app()
+
+
+def _stop_workers(signum: int, frame: object) -> None:
+    """A killed run or sweep takes its worker processes (joblib's) with it, rather than leave
+    them running orphaned, then dies of the same signal. Children are found in /proc (Linux),
+    without locks a worker pool might hold when the signal comes."""
+    for child in _children(os.getpid()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:  # the parent's pid follows the state
+                found.append(int(stat.parent.name))
+    return found

@@ -215,3 +215,34 @@ def test_an_interrupted_write_leaves_no_half_file(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         atomic_write(target, killed)
     assert not target.exists()
+
+
+def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
+    """Issue 16: the workers of a killed sweep used to run on, orphaned."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from sim.cli import _children
+
+    command = [sys.executable, "-m", "sim", "-m", "scenario=llama_405b", "hydra/launcher=joblib",
+               "sim.seed=1,2,3,4", "sim.replicates=5000", "sim.progress=false",
+               f"hydra.sweep.dir={tmp_path / 'sweep'}"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.5)
+        workers = _children(proc.pid)
+    assert len(workers) >= 2, "the sweep never started its workers"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    time.sleep(1.0)
+    def running(pid: int) -> bool:  # a killed child not yet reaped is a zombie ("Z"): gone
+        stat = Path(f"/proc/{pid}/stat")
+        return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+    alive = [pid for pid in workers if running(pid)]
+    assert not alive, f"workers left running: {alive}"
