@@ -240,6 +240,7 @@ def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     time.sleep(1.0)
+
     def running(pid: int) -> bool:  # a killed child not yet reaped is a zombie ("Z"): gone
         stat = Path(f"/proc/{pid}/stat")
         return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
