@@ -233,3 +233,25 @@ def test_events_stream_to_disk_and_let_go_of_written_replicates(tmp_path: Path) 
     assert len(written) == len(expected) > 0
     assert written["time_s"].tolist() == expected["time_s"].tolist()
     assert written["kind"].tolist() == expected["kind"].astype(str).tolist()
+
+
+def test_a_replicate_stops_at_the_event_bound_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16: simulated time was bounded, work was not; sim.max_events bounds the events."""
+    config = sim.load_config("llama_405b", ["sim.replicates=2", "sim.max_events=1000",
+                                            "sim.progress=false"])  # fmt: skip
+    with caplog.at_level("WARNING"):
+        result = sim.run(config)
+    assert result.summary["completed_fraction"] == 0.0
+    assert result.summary["time_to_train_days"] is None
+    assert (result.replicates["engine_events"] == 1000).all()
+    assert "2 of 2 replicates stopped unfinished at sim.max_events=1000 events" in caplog.text
+
+
+def test_a_failure_category_at_rate_zero_is_switched_off() -> None:
+    config = sim.load_config("llama_405b", [
+        "failures.categories.faulty_gpu.rate_per_1000_server_days=0", "sim.horizon_days=20",
+        "sim.replicates=3", "sim.progress=false",
+    ])  # fmt: skip
+    summary = sim.run(config).summary
+    assert summary.interruptions.get("faulty_gpu", 0) == 0  # off: not even planned
+    assert summary.interruptions["gpu_hbm3_memory"] > 0
