@@ -35,15 +35,25 @@ class CountingEnvironment(simpy.Environment):
         super().__init__()
         self.processed = 0
         self.limit = limit
-        self.after_step: Callable[[], None] | None = None  # a timeline reading the ledger
 
     def step(self) -> None:
         self.processed += 1
         if self.processed == self.limit:
             raise EventLimit
         super().step()
-        if self.after_step is not None:
-            self.after_step()
+
+
+class TracingEnvironment(CountingEnvironment):
+    """Calls ``after_step`` after every event (a timeline reading the ledger); a subclass, so
+    runs without a trace pay nothing for it."""
+
+    def __init__(self, limit: int, after_step: Callable[[], None]) -> None:
+        super().__init__(limit)
+        self.after_step = after_step
+
+    def step(self) -> None:
+        super().step()
+        self.after_step()
 
 
 @dataclass(frozen=True)
@@ -81,11 +91,13 @@ def simulate_replicate(
     draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
     adding a component does not shift the others' numbers."""
     fleet_seed, repair_seed, straggler_seed, *category_seeds = seed.spawn(3 + len(plan.categories))
-    env = CountingEnvironment(plan.max_events)
     ledger = Ledger()
     timeline = Timeline(ledger) if trace else None
-    if timeline is not None:
-        env.after_step = lambda: timeline.read(env.now)
+    env = (
+        CountingEnvironment(plan.max_events)
+        if timeline is None
+        else TracingEnvironment(plan.max_events, lambda: timeline.read(env.now))
+    )
     log = EventLog(record_events)
     fleet = Fleet(
         plan.servers,
