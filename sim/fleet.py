@@ -22,10 +22,9 @@ import simpy
 from sim.config import Config
 from sim.engine import CountingEnvironment
 from sim.inference import replica_memory, step_model
+from sim.plan import SECONDS_PER_DAY
 from sim.replica import Replica, Request
 from sim.traffic import Traffic
-
-SECONDS_PER_DAY = 86400.0
 
 
 @dataclass(frozen=True)

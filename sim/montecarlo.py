@@ -23,23 +23,6 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(replicates)
 
 
-def run_replicates(
-    plan: JobPlan,
-    *,
-    seed: int,
-    replicates: int,
-    record_events: bool,
-    progress: bool,
-    workers: int = 1,
-) -> list[ReplicateOutcome]:
-    return list(
-        replicate_outcomes(
-            plan, seed=seed, replicates=replicates, record_events=record_events,
-            progress=progress, workers=workers,
-        )
-    )  # fmt: skip
-
-
 def replicate_outcomes(
     plan: JobPlan,
     *,

@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from sim import analysis
-from sim.trace import SERVER_TRACKS
+from sim.plan import SECONDS_PER_DAY
+from sim.trace import SERVER_TRACKS, US
 
 KDE_MIN = 10  # replicates below which a density curve would invent a shape
 # Axis labels in words with units, for the figures and swept keys the notebooks plot.
@@ -182,7 +183,8 @@ def timeline(trace: dict[str, Any], ax: Axes | None = None) -> Axes:
     labels = [names[t].replace("_", " ") for t in buckets] + [f"repairs ({servers} servers)"]
     colours = sns.color_palette("tab20", len(rows))
     for y, row in enumerate(rows):
-        spans = [(e["ts"] / 86400e6, max(e["dur"] / 86400e6, 1e-3)) for e in row]
+        day = SECONDS_PER_DAY * US
+        spans = [(e["ts"] / day, max(e["dur"] / day, 1e-3)) for e in row]
         ax.broken_barh(spans, (y - 0.4, 0.8), color=colours[y])
     ax.set_yticks(range(len(rows)), labels=labels)
     ax.invert_yaxis()

@@ -221,12 +221,8 @@ def summarize(
         column for parts in nested.values() for part in parts.values() for column in part.values()
     }
     summary |= {key: value for key, value in means.items() if key not in in_parts}
+    summary |= machine_figures(config)
     summary |= {
-        "hardware": config.hardware.name,
-        "device": config.hardware.device,
-        "model": config.model.name,
-        "model_parameters": float(parameter_count(config.model)),
-        "model_active_parameters": float(active_parameter_count(config.model)),
         "model_flops_per_token": speed.model_flops_per_token,
         "hardware_flops_per_token": speed.hardware_flops_per_token,
         "memory_per_device_gib": memory.total_gib,
@@ -272,6 +268,17 @@ def summarize(
         for p in plan.phase_plans
     }
     return Summary(summary, interruptions, phase_figures, _languages(config, phase_figures))
+
+
+def machine_figures(config: Config) -> dict[str, Any]:
+    """What a summary, training or serving, says of the server type and the model."""
+    return {
+        "hardware": config.hardware.name,
+        "device": config.hardware.device,
+        "model": config.model.name,
+        "model_parameters": float(parameter_count(config.model)),
+        "model_active_parameters": float(active_parameter_count(config.model)),
+    }
 
 
 def _languages(config: Config, phase_figures: dict[str, dict[str, float]]) -> dict[str, Any]:

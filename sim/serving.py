@@ -23,8 +23,7 @@ from sim.config import Config, ServingConfig
 from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, step_model
-from sim.model import active_parameter_count, parameter_count
-from sim.results import atomic_write, write_summary
+from sim.results import atomic_write, machine_figures, write_summary
 from sim.summary import Summary
 from sim.traffic import traffic
 
@@ -193,11 +192,7 @@ def summarize(
         "scenario": scenario,
         "seed": config.sim.seed,
         "replicates": len(replicates),
-        "model": config.model.name,
-        "model_parameters": float(parameter_count(config.model)),
-        "model_active_parameters": float(active_parameter_count(config.model)),
-        "hardware": hw.name,
-        "device": hw.device,
+        **machine_figures(config),
         "replicas": shape.replicas,
         "tp": serving.tp,
         "servers": shape.servers,

@@ -14,8 +14,8 @@ import numpy as np
 
 from sim.config import LengthConfig, ServingConfig
 from sim.errors import ConfigError
+from sim.plan import SECONDS_PER_DAY
 
-SECONDS_PER_DAY = 86400.0
 BLOCK = 4096  # arrivals drawn per call into numpy
 TRACE_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
 

@@ -134,7 +134,7 @@ def _validate_sim(config: Config) -> None:
 
 def _validate_finishable(config: Config) -> None:
     """Refuse a job that can never finish or would checkpoint more than it trains."""
-    from sim.plan import plan_job
+    from sim.plan import SECONDS_PER_DAY, plan_job
 
     plan, _ = plan_job(config)
     if REGISTRY[plan.policy].uses_interval and plan.interval_s < max(1.0, plan.checkpoint_write_s):
@@ -143,16 +143,17 @@ def _validate_finishable(config: Config) -> None:
                           f"at least {bound / 60.0:.3g} min (one checkpoint write, "
                           f"{plan.checkpoint_write_s:.3g} s, and never below 1 s)")  # fmt: skip
     if plan.policy == "none":  # every interruption starts the job over
-        rate = 1.0 / plan.job_mtbf_s + plan.planned_per_day / 86400.0
-        gap = 86400.0 / plan.planned_per_day if plan.planned_per_day else math.inf
+        rate = 1.0 / plan.job_mtbf_s + plan.planned_per_day / SECONDS_PER_DAY
+        gap = SECONDS_PER_DAY / plan.planned_per_day if plan.planned_per_day else math.inf
         if plan.work_s > gap:  # planned stops are evenly spaced: one always comes first
             raise ConfigError("checkpoint.policy", "none", f"the job needs "
                               f"{plan.work_s / 3600.0:.3g} h without a stop but a planned stop "
                               f"comes every {gap / 3600.0:.3g} h and saves nothing, so it can never"
                               " finish; checkpoint (e.g. checkpoint.policy=fixed)")  # fmt: skip
         if plan.work_s * rate > NEVER_WITHOUT_CHECKPOINTS:
+            days = plan.work_s / SECONDS_PER_DAY
             raise ConfigError("checkpoint.policy", "none", f"the job needs "
-                              f"{plan.work_s / 86400.0:.3g} days without an interruption but "
+                              f"{days:.3g} days without an interruption but "
                               f"expects one every {1.0 / rate / 3600.0:.3g} h, so it can never "
                               "finish; checkpoint (e.g. checkpoint.policy=fixed)")  # fmt: skip
     if config.recovery.fail_during_recovery and plan.job_mtbf_s < plan.recovery_s:

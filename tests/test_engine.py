@@ -18,7 +18,7 @@ import sim.job
 from sim.accounting import Bucket
 from sim.engine import simulate_replicate
 from sim.failures import Category
-from sim.montecarlo import replicate_seeds, run_replicates
+from sim.montecarlo import replicate_outcomes, replicate_seeds
 from sim.plan import STALL_LIMIT, plan_job
 
 HOUR = 3600.0
@@ -182,8 +182,9 @@ def test_seeds_are_children_of_one_seed_sequence() -> None:
 
 def test_parallel_replicates_give_the_same_numbers() -> None:
     p = plan(job_mtbf_s=5 * HOUR, work_s=20 * HOUR)
-    one = run_replicates(p, seed=4, replicates=6, record_events=True, progress=False, workers=1)
-    two = run_replicates(p, seed=4, replicates=6, record_events=True, progress=False, workers=2)
+    kwargs = {"seed": 4, "replicates": 6, "record_events": True, "progress": False}
+    one = list(replicate_outcomes(p, **kwargs, workers=1))
+    two = list(replicate_outcomes(p, **kwargs, workers=2))
     assert [o.wall_s for o in one] == [o.wall_s for o in two]
     assert [o.events for o in one] == [o.events for o in two]
 

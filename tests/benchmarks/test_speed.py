@@ -18,7 +18,7 @@ import simpy
 
 import sim
 from sim.engine import CountingEnvironment, simulate_replicate
-from sim.montecarlo import run_replicates
+from sim.montecarlo import replicate_outcomes
 from sim.plan import JobPlan, node_rate_categories, plan_job
 
 pytestmark = pytest.mark.benchmark
@@ -90,9 +90,10 @@ def test_events_per_second_against_bare_simpy(llama_plan: JobPlan) -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_one_thousand_replicates(llama_plan: JobPlan, workers: int) -> None:
     started = time.perf_counter()
-    outcomes = run_replicates(
+    runs = replicate_outcomes(
         llama_plan, seed=0, replicates=1000, record_events=False, progress=False, workers=workers
     )
+    outcomes = list(runs)
     elapsed = time.perf_counter() - started
     print(f"\n1,000 replicates on {workers} worker(s): {elapsed:.1f} s")
     assert len(outcomes) == 1000
