@@ -87,7 +87,7 @@ class ReplicaMemory:
 def replica_memory(config: Config) -> ReplicaMemory:
     """Weights split over TP, the reserve, and the KV cache in the rest; refuse a replica whose
     weights do not fit or whose cache cannot hold one request of the longest lengths."""
-    serving, hw, model = _serving(config), config.hardware, config.model
+    serving, hw, model = serving_of(config), config.hardware, config.model
     tp = serving.tp
     weights = parameter_count(model) * PRECISION_BYTES[serving.weights] / tp / GIB
     free = hw.memory_gib - hw.memory_reserve_gib - weights
@@ -213,7 +213,7 @@ class DecodeRun:
 
 
 def step_model(config: Config) -> StepModel:
-    serving, hw, model = _serving(config), config.hardware, config.model
+    serving, hw, model = serving_of(config), config.hardware, config.model
     tp = serving.tp
     weight_size = PRECISION_BYTES[serving.weights]
     _, peak = compute_path(hw, serving.weights)
@@ -242,7 +242,8 @@ def step_model(config: Config) -> StepModel:
     )  # fmt: skip
 
 
-def _serving(config: Config) -> ServingConfig:
+def serving_of(config: Config) -> ServingConfig:
+    """The serving settings, or a one-line refusal for a training configuration."""
     if config.serving is None:
         raise ConfigError("serving", None, "not a serving run; pick one with serving=NAME")
     return config.serving

@@ -22,7 +22,7 @@ import pandas as pd
 from sim.config import Config, ServingConfig
 from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
-from sim.inference import StepModel, compute_path, replica_memory, step_model
+from sim.inference import StepModel, compute_path, replica_memory, serving_of, step_model
 from sim.results import atomic_write, machine_figures, write_summary
 from sim.summary import Summary
 from sim.traffic import traffic
@@ -56,7 +56,7 @@ class ServingResult:
 
 def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
     """One replicate; the traffic draws from its own stream, so fleets see the same requests."""
-    serving = _serving(config)
+    serving = serving_of(config)
     traffic_seed, failure_seed = seed.spawn(2)
     requests = traffic(serving, np.random.default_rng(traffic_seed))
     if not len(requests):
@@ -100,7 +100,7 @@ def replicate_row(
     config: Config, outcome: FleetOutcome, requests: pd.DataFrame, replicate: int
 ) -> dict[str, Any]:
     hw, shape = config.hardware, fleet_shape(config)
-    serving = _serving(config)
+    serving = serving_of(config)
     span_s = max(outcome.end_s, 1e-9)
     served = requests[~requests["dropped"]]
     output_tokens = float(served["output_tokens"].sum())
@@ -136,7 +136,7 @@ def replicate_row(
 
 def unloaded_latency(config: Config) -> tuple[float, float]:
     """TTFT and TPOT of a lone request of the mean lengths: the closed-form step sum."""
-    serving = _serving(config)
+    serving = serving_of(config)
     model = step_model(config)
     prompt = round(serving.prompt_tokens.mean)
     output = max(2, round(serving.output_tokens.mean))
@@ -163,7 +163,7 @@ def run_serving(
     from sim.capacity import capacity_table  # the search runs this module's simulate
 
     started = time.perf_counter()
-    serving = _serving(config)
+    serving = serving_of(config)
     seeds = np.random.SeedSequence(config.sim.seed).spawn(config.sim.replicates)
     frames, rows = [], []
     for i, seed in enumerate(seeds):
@@ -182,7 +182,7 @@ def run_serving(
 def summarize(
     scenario: str, config: Config, replicates: pd.DataFrame, requests: pd.DataFrame
 ) -> Summary:
-    serving, hw = _serving(config), config.hardware
+    serving, hw = serving_of(config), config.hardware
     shape, memory = fleet_shape(config), replica_memory(config)
     path, _ = compute_path(hw, serving.weights)
     ttft, tpot = unloaded_latency(config)
@@ -222,8 +222,3 @@ def summarize(
     means = replicates.drop(columns=["replicate", "replicas", "servers"]).mean()
     figures |= {str(k): float(v) for k, v in means.items()}
     return Summary(figures)
-
-
-def _serving(config: Config) -> ServingConfig:
-    assert config.serving is not None, "not a serving configuration"
-    return config.serving
