@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
+import itertools
+from collections import Counter, deque
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -60,9 +62,16 @@ class Fleet:
 
 
 class SparePool:
-    """Idle servers (a SimPy store of server ids), and the repairs that refill it: a limited
-    number at once when ``repair_slots`` is set; a server past ``retire_after`` failures is retired
-    instead of returned."""
+    """Idle servers and the repairs that refill them: a limited number at once when
+    ``repair_slots`` is set; a server past ``retire_after`` failures is retired instead of
+    returned.
+
+    Repairs cost no event of their own: a repair is a due time in a heap, and the servers it
+    returns join the back of the pool when the pool is next looked at (``free``, ``take``) or when
+    the job waits for one (``request``), in the order they came back. Repairs and spare swaps
+    were half the events of a replicate as SimPy timeouts and store puts and gets, and with
+    spares to hand no one needs to know the moment a repair ends. Repairs limited by benches
+    queue for them, so they stay SimPy processes."""
 
     def __init__(
         self,
@@ -76,8 +85,10 @@ class SparePool:
         log: EventLog,
     ) -> None:
         self._env = env
-        self._store = simpy.Store(env)
-        self._store.items = list(spare_ids)  # the pool at time 0: a put per spare is an event each
+        self._free = deque(spare_ids)
+        self._repairs: list[tuple[float, int, list[int], str, float]] = []  # due, order, ...
+        self._order = itertools.count()
+        self._waiter: simpy.Event | None = None
         self._repair_time = repair_time
         self._benches = simpy.Resource(env, repair_slots) if repair_slots else None
         self._retire_after = retire_after
@@ -87,25 +98,49 @@ class SparePool:
 
     @property
     def free(self) -> int:
-        return len(self._store.items)
+        self.settle()
+        return len(self._free)
 
     def take(self) -> int:
         """A free spare's id, at once (check ``free`` first)."""
-        spare = self._store.get()
-        assert spare.triggered, "take a spare only when one is free"
-        return int(spare.value)  # type: ignore[arg-type]
+        return self._free.popleft()
 
-    def request(self) -> simpy.resources.store.StoreGet:
-        """An event whose value is a spare's id once one is free; cancel it if no longer wanted."""
-        return self._store.get()
+    def request(self) -> simpy.Event:
+        """An event whose value is a spare's id once one is back from repair (call it when none
+        is free); ``cancel`` it if no longer wanted."""
+        self._waiter = self._env.event()
+        self._wake_at_next_repair()
+        return self._waiter
+
+    def cancel(self) -> None:
+        self._waiter = None
 
     def send_to_repair(self, servers: list[int], cause: str) -> None:
-        if self._benches is None:  # one timeout, no process: repairs are a large share of events
-            queued = self._env.now
-            done = self._env.timeout(self._repair_time())
-            done.callbacks.append(lambda _: self._return(servers, cause, queued))
+        if self._benches is None:
+            due = self._env.now + self._repair_time()
+            heapq.heappush(self._repairs, (due, next(self._order), servers, cause, self._env.now))
         else:
             self._env.process(self._repair_on_bench(servers, cause))
+
+    def settle(self) -> None:
+        """Return the servers of every repair due by now (also at the end of a replicate, for
+        the retirements and the event log)."""
+        repairs, now = self._repairs, self._env.now
+        while repairs and repairs[0][0] <= now:
+            due, _, servers, cause, queued = heapq.heappop(repairs)
+            self._return(servers, cause, queued, due)
+
+    def _wake_at_next_repair(self) -> None:
+        if self._repairs:
+            wake = self._env.timeout(self._repairs[0][0] - self._env.now)
+            wake.callbacks.append(self._repair_due)
+
+    def _repair_due(self, _: simpy.Event) -> None:
+        if self._waiter is None:  # cancelled: the repair waits in the heap for the next look
+            return
+        self.settle()
+        if not self._free:  # every server of that repair was retired
+            self._wake_at_next_repair()
 
     def _repair_on_bench(self, servers: list[int], cause: str) -> Generator[simpy.Event, Any, None]:
         queued = self._env.now
@@ -113,14 +148,18 @@ class SparePool:
         with self._benches.request() as bench:
             yield bench
             yield self._env.timeout(self._repair_time())
-        self._return(servers, cause, queued)
+        self._return(servers, cause, queued, self._env.now)
 
-    def _return(self, servers: list[int], cause: str, queued: float) -> None:
-        """Repaired servers rejoin the pool, but for those past ``retire_after`` failures."""
+    def _return(self, servers: list[int], cause: str, queued: float, now: float) -> None:
+        """Repaired servers rejoin the pool at ``now``, but for those past ``retire_after``
+        failures; the first goes to a job waiting for one."""
         for server in servers:
             if self._retire_after and self._fleet.failures[server] >= self._retire_after:
                 self.retired += 1
-                self._log.record(self._env.now, "retire", cause, server, 0.0)
+                self._log.record(now, "retire", cause, server, 0.0)
                 continue
-            self._log.record(queued, "repair", cause, server, self._env.now - queued)
-            self._store.put(server)
+            self._log.record(queued, "repair", cause, server, now - queued)
+            self._free.append(server)
+        if self._waiter is not None and self._free:
+            waiter, self._waiter = self._waiter, None
+            waiter.succeed(self._free.popleft())

@@ -1,4 +1,4 @@
-"""Interruption sources: SimPy processes that strike the job at random or scheduled times.
+"""Interruption sources: chains of SimPy timeouts that strike the job at random or scheduled times.
 
 Cost grows with events, not with servers x time: a category with exponential times is one
 superposed stream over the whole job (its failures land on a drawn server); only a category whose
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Generator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import simpy
@@ -76,60 +76,64 @@ def _slots(category: Category, unit: int, fleet: Fleet) -> tuple[int, ...]:
     return ()
 
 
-def failure_stream(
+def _every(env: simpy.Environment, delay: Callable[[], float], act: Callable[[], None]) -> None:
+    """Call ``act`` after each of the delays ``delay`` draws, one timeout at a time: a callback
+    chain, not a SimPy process (a process resume per failure costs more than the failure's own
+    bookkeeping). ``act`` runs before the next delay is drawn."""
+
+    def fire(_: simpy.Event) -> None:
+        act()
+        env.timeout(delay()).callbacks.append(fire)
+
+    env.timeout(delay()).callbacks.append(fire)
+
+
+def start_failures(
     env: simpy.Environment,
     job: Target,
     fleet: Fleet,
     category: Category,
     rng: np.random.Generator,
-) -> Generator[simpy.Event, Any, None]:
+) -> None:
     """Failures of one category over the whole job, at ``rate_per_server_s`` per server."""
     n_units = units(category, fleet.size)
     job_rate = fleet.size * category.rate_per_server_s
     if job_rate <= 0.0:
         return
+    name, detection_s, silent = category.name, category.detection_s, category.silent
+    swap = category.swap and category.scope not in ("job", "cluster")
 
     def strike(unit: int) -> None:
-        job.fail(
-            Failure(
-                cause=category.name,
-                slots=_slots(category, unit, fleet),
-                swap=category.swap and category.scope not in ("job", "cluster"),
-                detection_s=category.detection_s,
-                silent=category.silent,
-            )
-        )
+        job.fail(Failure(name, _slots(category, unit, fleet), swap, detection_s, silent))
 
     if category.distribution == "exponential":
-        while True:
-            yield env.timeout(rng.exponential(1.0 / job_rate))
-            if category.scope in SERVER_SCOPES:
-                strike(fleet.pick_slot(rng))
-            else:
-                strike(int(rng.integers(n_units)))
+        mean_s = 1.0 / job_rate
+        if category.scope in SERVER_SCOPES:
+            _every(env, lambda: rng.exponential(mean_s), lambda: strike(fleet.pick_slot(rng)))
+        else:
+            _every(env, lambda: rng.exponential(mean_s), lambda: strike(int(rng.integers(n_units))))
+        return
     draw = Sampler(
         category.distribution, n_units / job_rate, rng, category.shape, category.empirical
     )
     clocks = [(draw(), unit) for unit in range(n_units)]
     heapq.heapify(clocks)
-    while True:
-        when, unit = clocks[0]
-        yield env.timeout(when - env.now)
+
+    def renew() -> None:
+        unit = clocks[0][1]
         heapq.heapreplace(clocks, (env.now + draw(), unit))  # a renewal: the unit starts anew
         strike(unit)
 
+    _every(env, lambda: clocks[0][0] - env.now, renew)
 
-def planned_stream(
-    env: simpy.Environment, job: Target, per_day: float
-) -> Generator[simpy.Event, Any, None]:
+
+def start_planned(env: simpy.Environment, job: Target, per_day: float) -> None:
     """Scheduled interruptions at a fixed interval."""
     interval_s = 86_400.0 / per_day
-    while True:
-        yield env.timeout(interval_s)
-        job.planned_stop()
+    _every(env, lambda: interval_s, job.planned_stop)
 
 
-def straggler_stream(
+def start_stragglers(
     env: simpy.Environment,
     job: Target,
     fleet: Fleet,
@@ -138,8 +142,11 @@ def straggler_stream(
     speed: float,
     duration_mean_s: float,
     rng: np.random.Generator,
-) -> Generator[simpy.Event, Any, None]:
+) -> None:
     """Slowdown events of single servers, superposed over the job."""
-    while True:
-        yield env.timeout(rng.exponential(1.0 / (fleet.size * rate_per_server_s)))
-        job.slow_down(fleet.pick_slot(rng), speed, rng.exponential(duration_mean_s))
+    mean_s = 1.0 / (fleet.size * rate_per_server_s)
+    _every(
+        env,
+        lambda: rng.exponential(mean_s),
+        lambda: job.slow_down(fleet.pick_slot(rng), speed, rng.exponential(duration_mean_s)),
+    )

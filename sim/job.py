@@ -17,7 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import simpy
 
@@ -105,6 +105,7 @@ class TrainingJob:
         self.planned = 0
         self._training = False
         self._recovering = False
+        self._recovery_ends = math.inf  # recovery merged into the training after it ends then
         self._planned_pending = False
         self._planned_queued = 0  # stops that came during another stop's maintenance
         self._detection_s = plan.detection_s
@@ -148,8 +149,12 @@ class TrainingJob:
     def ended(self) -> bool:
         return self.finished.triggered
 
+    @property
+    def recovering(self) -> bool:
+        return self._recovering and self.env.now < self._recovery_ends
+
     def fail(self, failure: Failure) -> None:
-        if self.ended or (self._recovering and not self.plan.fail_during_recovery):
+        if self.ended or (self.recovering and not self.plan.fail_during_recovery):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
             # Silent corruption: the job trains on until it is noticed ``detection_s`` later.
@@ -161,7 +166,7 @@ class TrainingJob:
 
     def planned_stop(self) -> None:
         self.planned += 1
-        if self.ended or self._recovering:
+        if self.ended or self.recovering:
             return  # a recovery under way takes the maintenance with it
         if self._planned_pending:
             self._planned_queued += 1
@@ -251,10 +256,12 @@ class TrainingJob:
         room = min(self.remaining_s, self._phase_ends[phase] - position)
         return max(0, math.floor(room / interval) - 1)
 
-    def _train_cycles(self, cycles: int) -> None:
+    def _train_cycles(self, cycles: int, recovery: Steps = ()) -> None:
         """``cycles`` periodic checkpoint cycles (train an interval, stall for the write) as one
-        wait. What an interruption finds is computed: the whole cycles done, then the part of
-        the current one, which a training segment resumes after a slowdown or a planned stop."""
+        wait, after the steps of a ``recovery`` (one wait fewer per failure). What an
+        interruption finds is computed: the recovery's steps done, or the whole cycles done, then
+        the part of the current one, which a training segment resumes after a slowdown or a
+        planned stop."""
         policy = self.policy
         if isinstance(policy, Multilevel):  # next() would count a checkpoint: counted when done
             interval, write_s, memory = policy.interval_s, policy.snapshot_s, True
@@ -268,9 +275,16 @@ class TrainingJob:
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
         cycle = Cycle(interval, write_s, train_wall, straggler, data, memory, every, first)
-        start = self.env.now
+        recovery_start = self.env.now
+        start = recovery_start + sum(duration for _, duration in recovery)
+        if recovery:
+            self._recovery_ends = start
 
         def settle(cause: object) -> bool:
+            if self._recovering:
+                if self.env.now < start:
+                    return self._recovery_interrupted(recovery, recovery_start, cause)
+                self._recovered_at(recovery, recovery_start)
             self._training = False
             elapsed = self.env.now - start
             done = min(cycles, math.floor(elapsed / cycle_wall))
@@ -292,12 +306,33 @@ class TrainingJob:
             return True
 
         def done() -> None:
+            if self._recovering:
+                self._recovered_at(recovery, recovery_start)
             self._training = False
             self._cycles_done(start, cycles, cycle)
             self._next()
 
-        self._training = True
-        self._wait(self.env.timeout(cycles * cycle_wall), done, settle)
+        self._training = True  # a slowdown during the recovery re-plans the cycles
+        self._wait(self.env.timeout(start - recovery_start + cycles * cycle_wall), done, settle)
+
+    def _recovery_interrupted(self, recovery: Steps, started: float, cause: object) -> bool:
+        """An interruption during the recovery in front of periodic cycles: a slowdown leaves
+        the recovery to finish alone (the cycles are planned again after it); a failure or the
+        horizon books the steps done."""
+        self._training = False
+        self._recovery_ends = math.inf
+        if cause is SPEED:
+            self._spend(recovery, self._recovered, started=started)
+            return True
+        self._book_steps(recovery, started)
+        return False
+
+    def _recovered_at(self, recovery: Steps, started: float) -> None:
+        """The recovery in front of periodic cycles ended (found out after the fact)."""
+        self._book_steps(recovery, started)
+        self._recovery_ends = math.inf
+        self.restores[self._restore_level] += 1
+        self._recovering = False
 
     def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
         """Book whole periodic cycles and the runs of restore points they left: storage points,
@@ -507,14 +542,17 @@ class TrainingJob:
         self._phase = None  # the restart restarts the data pipeline too
         # A corruption found late was detected while training: that time is already lost.
         self._detection_s = 0.0 if late else failure.detection_s
-        servers = [self.fleet.slot_server[slot] for slot in failure.slots]
-        first = servers[0] if servers else -1
-        self.log.record(self.env.now, "failure", failure.cause, first, lost_s)
+        slots = failure.slots
+        servers = list(map(self.fleet.slot_server.__getitem__, slots))
+        if self.log.enabled:
+            self.log.record(self.env.now, "failure", failure.cause, servers[0] if servers else -1,
+                            lost_s)  # fmt: skip
         if failure.swap and servers:
-            for slot, server in zip(failure.slots, servers, strict=True):
-                self.fleet.failures[server] += 1
-                if slot not in self.missing:
-                    self.missing.append(slot)
+            failures, missing = self.fleet.failures, self.missing
+            for slot, server in zip(slots, servers, strict=True):
+                failures[server] += 1
+                if slot not in missing:
+                    missing.append(slot)
             self.spares.send_to_repair(servers, failure.cause)
         self._recovering = True
         self._planned_pending = False  # maintenance happens during the recovery
@@ -546,7 +584,7 @@ class TrainingJob:
         resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, restore_s))
         if self.spares.free >= len(self.missing):
             self._swap_in_spares()
-            self._spend((*detect, *resume), self._recovered)
+            self._resume((*detect, *resume))
         else:
             self._spend(detect, lambda: self._replace_missing(resume))
 
@@ -560,7 +598,16 @@ class TrainingJob:
             else:
                 self._acquire_spare(lambda: self._replace_missing(resume))
                 return
-        self._spend(resume, self._recovered)
+        self._resume(resume)
+
+    def _resume(self, recovery: Steps) -> None:
+        """The last steps of a recovery, and the training after them in the same wait when it
+        is a run of periodic cycles."""
+        cycles = self._cycles_ahead()
+        if cycles >= MIN_CYCLES:
+            self._train_cycles(cycles, recovery)
+        else:
+            self._spend(recovery, self._recovered)
 
     def _recovered(self) -> None:
         self.restores[self._restore_level] += 1
@@ -568,8 +615,9 @@ class TrainingJob:
         self._next()
 
     def _swap_in_spares(self) -> None:
-        while self.missing and self.spares.free > 0:
-            self.fleet.replace(self.missing.pop(0), self.spares.take())
+        missing, spares = self.missing, self.spares
+        for _ in range(min(len(missing), spares.free)):
+            self.fleet.replace(missing.pop(0), spares.take())
 
     def _acquire_spare(self, then: Callable[[], None]) -> None:
         """Wait for a spare to come back from repair; a failure meanwhile still takes one
@@ -585,9 +633,9 @@ class TrainingJob:
 
         def book() -> None:
             if request.triggered:
-                self.fleet.replace(self.missing.pop(0), int(request.value))  # type: ignore[arg-type]
+                self.fleet.replace(self.missing.pop(0), cast(int, request.value))
             else:
-                request.cancel()
+                self.spares.cancel()
             waited = self.env.now - start
             self.ledger.add(Bucket.WAITING_FOR_SERVERS, waited)
             self.log.record(start, Bucket.WAITING_FOR_SERVERS.value, "", -1, waited)
@@ -613,22 +661,17 @@ class TrainingJob:
             self._planned_pending = False
         self._next()
 
-    def _spend(self, steps: Steps, then: Callable[[], None]) -> None:
-        """Spend consecutive fixed lengths of time, each in its bucket, as one wait; a slowdown
-        or a planned stop changes nothing here (a stop is carried out after it), any other
-        interruption still books the part of each step already spent."""
-        started = self.env.now
+    def _spend(
+        self, steps: Steps, then: Callable[[], None], *, started: float | None = None
+    ) -> None:
+        """Spend consecutive fixed lengths of time, each in its bucket, as one wait (from
+        ``started``, if they began earlier); a slowdown or a planned stop changes nothing here
+        (a stop is carried out after it), any other interruption still books the part of each
+        step already spent."""
+        began = self.env.now if started is None else started
 
         def book() -> None:
-            at, now, seconds, log = started, self.env.now, self.ledger.seconds, self.log
-            for bucket, duration in steps:
-                spent = min(duration, now - at)
-                seconds[bucket] += spent
-                if duration > 0.0 and log.enabled:
-                    log.record(at, bucket.value, "", -1, spent)
-                at += spent
-                if spent < duration:
-                    break
+            self._book_steps(steps, began)
 
         def settle(cause: object) -> bool:
             if cause is PLANNED:
@@ -646,9 +689,22 @@ class TrainingJob:
 
         total = sum(duration for _, duration in steps)
         if total > 0.0:
-            self._wait(self.env.timeout(total), done, settle)
+            delay = total if started is None else began + total - self.env.now
+            self._wait(self.env.timeout(delay), done, settle)
         else:
             done()
+
+    def _book_steps(self, steps: Steps, started: float) -> None:
+        """Book the part of consecutive steps begun at ``started`` spent by now."""
+        at, now, seconds, log = started, self.env.now, self.ledger.seconds, self.log
+        for bucket, duration in steps:
+            spent = min(duration, now - at)
+            seconds[bucket] += spent
+            if duration > 0.0 and log.enabled:
+                log.record(at, bucket.value, "", -1, spent)
+            at += spent
+            if spent < duration:
+                break
 
     # -- elastic capacity and slowdowns -------------------------------------------------------
 

@@ -95,6 +95,7 @@ class RestorePoints:
         self.runs = [PointRun(RestorePoint(0.0, work_s, 0.0, STORAGE))]
         self.silent_window_s = silent_window_s
         self._in_order = True  # runs appended one after another: the last is the newest
+        self._memory = False  # a memory run was kept: a lost server's failure must filter
 
     @property
     def points(self) -> list[RestorePoint]:
@@ -111,6 +112,8 @@ class RestorePoints:
         else:  # a background persist, or a memory copy
             bisect.insort(runs, run, key=_order)
             self._in_order = False
+        if run.first.level == MEMORY:
+            self._memory = True
         if len(runs) >= PRUNE_AT:
             self._prune(now)
 
@@ -126,7 +129,7 @@ class RestorePoints:
         holds them; none after a corruption found late), forgetting the points after it. Runs
         may overlap in time (in-memory checkpoints and the persisted few among them)."""
         runs = self.runs
-        if memory_lost:
+        if memory_lost and self._memory:
             runs = [run for run in runs if run.first.level == STORAGE]
         if corrupted_at is not None:
             runs = [r for run in runs if (r := run.until(corrupted_at))]
@@ -146,3 +149,4 @@ class RestorePoints:
         """Only ``point`` remains (a lossless policy keeps everything trained)."""
         self.runs = [PointRun(point)]
         self._in_order = True
+        self._memory = point.level == MEMORY

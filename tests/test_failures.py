@@ -19,7 +19,7 @@ from sim.analysis import published_interruptions
 from sim.cluster import Fleet
 from sim.distributions import Sampler, frozen
 from sim.engine import simulate_replicate
-from sim.failures import Category, Failure, failure_stream
+from sim.failures import Category, Failure, start_failures
 from sim.plan import node_rate_categories
 
 DAY = 86_400.0
@@ -54,7 +54,7 @@ def stream(cat: Category, servers: int, until_s: float, seed: int = 0) -> Record
     rng = np.random.default_rng(seed)
     fleet = Fleet(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
     target = Recorder(env)
-    env.process(failure_stream(env, target, fleet, cat, rng))
+    start_failures(env, target, fleet, cat, rng)
     env.run(until=until_s)
     return target
 
@@ -151,7 +151,7 @@ def test_node_rate_mean_time_to_failure_is_one_over_n_times_rate() -> None:
     fleet = Fleet(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
     target = Recorder(env)
     for cat in node_rate_categories(rate, 0.78, 60.0):
-        env.process(failure_stream(env, target, fleet, cat, rng))
+        start_failures(env, target, fleet, cat, rng)
     env.run(until=4000 * DAY)
     mttf = np.mean(np.diff([0.0, *sorted(target.times)]))
     assert mttf == pytest.approx(1.0 / (servers * rate), rel=0.02)
