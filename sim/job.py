@@ -275,16 +275,9 @@ class TrainingJob:
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
         cycle = Cycle(interval, write_s, train_wall, straggler, data, memory, every, first)
-        recovery_start = self.env.now
-        start = recovery_start + sum(duration for _, duration in recovery)
-        if recovery:
-            self._recovery_ends = start
+        start = self._begins(recovery)
 
         def settle(cause: object) -> bool:
-            if self._recovering:
-                if self.env.now < start:
-                    return self._recovery_interrupted(recovery, recovery_start, cause)
-                self._recovered_at(recovery, recovery_start)
             self._training = False
             elapsed = self.env.now - start
             done = min(cycles, math.floor(elapsed / cycle_wall))
@@ -306,18 +299,55 @@ class TrainingJob:
             return True
 
         def done() -> None:
-            if self._recovering:
-                self._recovered_at(recovery, recovery_start)
             self._training = False
             self._cycles_done(start, cycles, cycle)
             self._next()
 
         self._training = True  # a slowdown during the recovery re-plans the cycles
-        self._wait(self.env.timeout(start - recovery_start + cycles * cycle_wall), done, settle)
+        self._wait_from(start, cycles * cycle_wall, done, settle, recovery)
+
+    # -- a recovery in front of training, in the same wait ------------------------------------
+
+    def _begins(self, recovery: Steps) -> float:
+        """When an activity that comes after the steps of ``recovery`` begins."""
+        if not recovery:
+            return self.env.now
+        self._recovery_ends = self.env.now + sum(duration for _, duration in recovery)
+        return self._recovery_ends
+
+    def _wait_from(
+        self,
+        start: float,
+        length_s: float,
+        then: Callable[[], None],
+        settle: Settle,
+        recovery: Steps,
+    ) -> None:
+        """Wait for an activity of ``length_s`` that begins at ``start``, after the steps of a
+        ``recovery`` (one wait fewer per failure): until then an interruption is the recovery's;
+        once past, the recovery is booked when the activity ends or is interrupted."""
+        if not recovery:
+            self._wait(self.env.timeout(length_s), then, settle)
+            return
+        began = self.env.now
+
+        def settle_after(cause: object) -> bool:
+            if self._recovering:
+                if self.env.now < start:
+                    return self._recovery_interrupted(recovery, began, cause)
+                self._recovered_at(recovery, began)
+            return settle(cause)
+
+        def then_after() -> None:
+            if self._recovering:
+                self._recovered_at(recovery, began)
+            then()
+
+        self._wait(self.env.timeout(start - began + length_s), then_after, settle_after)
 
     def _recovery_interrupted(self, recovery: Steps, started: float, cause: object) -> bool:
-        """An interruption during the recovery in front of periodic cycles: a slowdown leaves
-        the recovery to finish alone (the cycles are planned again after it); a failure or the
+        """An interruption during the recovery in front of training: a slowdown leaves the
+        recovery to finish alone (the training is planned again after it); a failure or the
         horizon books the steps done."""
         self._training = False
         self._recovery_ends = math.inf
@@ -328,7 +358,7 @@ class TrainingJob:
         return False
 
     def _recovered_at(self, recovery: Steps, started: float) -> None:
-        """The recovery in front of periodic cycles ended (found out after the fact)."""
+        """The recovery in front of training ended (found out after the fact)."""
         self._book_steps(recovery, started)
         self._recovery_ends = math.inf
         self.restores[self._restore_level] += 1
@@ -382,11 +412,16 @@ class TrainingJob:
             self._persisting(newest, self.env.timeout(wait))
 
     def _train_segment(
-        self, done_s: float = 0.0, write_left: float | None = None, *, cut: bool = False
+        self,
+        done_s: float = 0.0,
+        write_left: float | None = None,
+        *,
+        cut: bool = False,
+        recovery: Steps = (),
     ) -> None:
-        """Train to the next checkpoint and write it. ``done_s`` and ``write_left`` resume a
-        checkpoint cycle under way; ``cut``: a planned stop came while it trained, so the
-        checkpoint comes now."""
+        """Train to the next checkpoint and write it, after the steps of a ``recovery``.
+        ``done_s`` and ``write_left`` resume a checkpoint cycle under way; ``cut``: a planned
+        stop came while it trained, so the checkpoint comes now."""
         checkpoint = self.policy.next(self.env.now)
         if write_left is None:
             write_left = 0.0 if math.isinf(checkpoint.interval_s) else checkpoint.stall_s
@@ -396,16 +431,18 @@ class TrainingJob:
         if cut:
             segment.cut(self.plan.checkpoint_write_s)
         self._training = True
-        self._train_piece(segment)
+        self._train_piece(segment, recovery)
 
-    def _train_piece(self, segment: Segment) -> None:
+    def _train_piece(self, segment: Segment, recovery: Steps = ()) -> None:
         """The segment's training up to its end or the phase's, in one wait split on
-        interruption: a slowdown re-plans the rest; a planned stop checkpoints what is done."""
+        interruption (after the steps of a ``recovery``, which a restart leaves on the same
+        phase): a slowdown re-plans the rest; a planned stop checkpoints what is done."""
         ends = self._phase_ends
         position = self.plan.work_s - self.remaining_s + segment.done_s
         phase = bisect.bisect_right(ends, position) if len(ends) > 1 else 0
         if phase != self._phase:
             if self._phase is not None and self.plan.switch_s > 0.0:
+                assert not recovery, "a restart starts the data pipeline on its phase"
                 self._spend(
                     ((Bucket.DATA_STALL, self.plan.switch_s),),
                     lambda: self._switched(segment, phase),
@@ -419,7 +456,7 @@ class TrainingJob:
         speed = straggler * elastic * data
         train_wall = piece / speed
         tail = segment.write_left if last else 0.0
-        start = self.env.now
+        start = self._begins(recovery)
 
         def settle(cause: object) -> bool:
             elapsed = self.env.now - start
@@ -456,7 +493,7 @@ class TrainingJob:
             self._regrow()
             self._next()
 
-        self._wait(self.env.timeout(train_wall + tail), done, settle)
+        self._wait_from(start, train_wall + tail, done, settle, recovery)
 
     def _switched(self, segment: Segment, phase: int) -> None:
         """The data pipeline restarted for a new phase; a planned stop that came meanwhile
@@ -601,11 +638,13 @@ class TrainingJob:
         self._resume(resume)
 
     def _resume(self, recovery: Steps) -> None:
-        """The last steps of a recovery, and the training after them in the same wait when it
-        is a run of periodic cycles."""
+        """The last steps of a recovery, and the training after them in the same wait when
+        the policy's next checkpoint does not depend on when it is asked for."""
         cycles = self._cycles_ahead()
         if cycles >= MIN_CYCLES:
             self._train_cycles(cycles, recovery)
+        elif isinstance(self.policy, Periodic):
+            self._train_segment(recovery=recovery)  # its checkpoint does not change meanwhile
         else:
             self._spend(recovery, self._recovered)
 
