@@ -16,9 +16,9 @@ from sim.config import Config, ModelConfig, ParallelismConfig
 from sim.model import (
     NORM_PARAMETERS,
     expert_parameters,
-    is_moe_layer,
     layer_parameters,
     moe_layer_parameters,
+    moe_layers_below,
     mtp_parameters,
     qk_head_dim,
     replicated_attention_parameters,
@@ -187,9 +187,12 @@ def microbatch_tokens(config: Config) -> float:
 
 def stage_layer_kinds(model: ModelConfig, par: ParallelismConfig) -> list[tuple[int, int]]:
     """Dense and MoE layers of each pipeline stage, in layer order."""
+    layers = stage_layers(model.layers, par.pp, par.fewer_layers_first_last)
+    if not model.experts:
+        return [(n, 0) for n in layers]
     out, first = [], 0
-    for n in stage_layers(model.layers, par.pp, par.fewer_layers_first_last):
-        moe = sum(is_moe_layer(model, i) for i in range(first, first + n))
+    for n in layers:
+        moe = moe_layers_below(model, first + n) - moe_layers_below(model, first)
         out.append((n - moe, moe))
         first += n
     return out
@@ -209,14 +212,15 @@ def stage_dense_parameters(model: ModelConfig, par: ParallelismConfig) -> list[f
     output = model.vocab_size * model.hidden  # a copy on the last stage when tied and pp > 1
     moe_dense = moe_layer_parameters(model) - expert_parameters(model)  # 0 layers if dense
     kinds = stage_layer_kinds(model, par)
-    params = [d * layer_parameters(model) + m * moe_dense for d, m in kinds]
+    layer, per_layer_replicated = layer_parameters(model), replicated_attention_parameters(model)
+    params = [d * layer + m * moe_dense for d, m in kinds]
     params[0] += embedding
     if not (model.tied_embeddings and par.pp == 1):
         params[-1] += output
     params[-1] += NORM_PARAMETERS[model.norm] * model.hidden  # final norm
     params[-1] += mtp_parameters(model) - model.mtp_modules * expert_parameters(model)
-    replicated = [(d + m) * replicated_attention_parameters(model) for d, m in kinds]
-    replicated[-1] += model.mtp_modules * replicated_attention_parameters(model)
+    replicated = [(d + m) * per_layer_replicated for d, m in kinds]
+    replicated[-1] += model.mtp_modules * per_layer_replicated
     return [(p - r) / par.tp + r for p, r in zip(params, replicated, strict=True)]
 
 
@@ -255,6 +259,9 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     precision = PRECISIONS[par.dtype]
     in_flight = microbatches_per_replica(config)
     shards = par.dp * par.cp  # ranks holding the same dense parameters
+    # What each ZeRO stage from 1 to 3 (optimizer, gradients, weights) splits a state over.
+    dense_by = [shards if par.zero_stage >= z else 1 for z in range(4)]
+    experts_by = [max(1, shards // par.ep) if par.zero_stage >= z else 1 for z in range(4)]
     tokens = microbatch_tokens(config)
     logits = LOGIT_BYTES * tokens * model.vocab_size / par.tp
     stages = []
@@ -277,21 +284,18 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
         if i == par.pp - 1:
             activations += logits
 
-        expert_shards = max(1, shards // par.ep)
-        weights, grads, optimizer = (
-            (_sharded(dense * b, shards, on), _sharded(experts * b, expert_shards, on))
-            for b, on in (
-                (precision.weights, par.zero_stage >= 3),
-                (precision.gradients, par.zero_stage >= 2),
-                (precision.optimizer, par.zero_stage >= 1),
-            )
-        )
+        weights = [_sharded(dense * precision.weights, dense_by[3]),
+                   _sharded(experts * precision.weights, experts_by[3])]  # fmt: skip
+        grads = [_sharded(dense * precision.gradients, dense_by[2]),
+                 _sharded(experts * precision.gradients, experts_by[2])]  # fmt: skip
+        optimizer = [_sharded(dense * precision.optimizer, dense_by[1]),
+                     _sharded(experts * precision.optimizer, experts_by[1])]  # fmt: skip
         stages.append(
             MemoryBreakdown(
                 stage=i,
-                weights_gib=sum(weights),
-                gradients_gib=sum(grads),
-                optimizer_gib=sum(optimizer),
+                weights_gib=weights[0] + weights[1],
+                gradients_gib=grads[0] + grads[1],
+                optimizer_gib=optimizer[0] + optimizer[1],
                 activations_gib=activations / GIB,
                 reserve_gib=hw.memory_reserve_gib,
                 capacity_gib=hw.memory_gib,
@@ -301,5 +305,5 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     return max(stages, key=lambda m: m.total_gib)
 
 
-def _sharded(total_bytes: float, shards: int, sharded: bool) -> float:
-    return total_bytes / (shards if sharded else 1) / GIB
+def _sharded(total_bytes: float, shards: int) -> float:
+    return total_bytes / shards / GIB

@@ -73,15 +73,15 @@ def moe_ffn_parameters(model: ModelConfig, *, active: bool = False) -> int:
 
 
 def moe_layers(model: ModelConfig) -> int:
+    return moe_layers_below(model, model.layers)
+
+
+def moe_layers_below(model: ModelConfig, index: int) -> int:
+    """MoE layers among the first ``index``: after the leading dense ones, every moe_every-th
+    (counted, not looped over: the explorer asks for every stage of every plan)."""
     if not model.experts:
         return 0
-    return (model.layers - model.dense_layers) // model.moe_every
-
-
-def is_moe_layer(model: ModelConfig, index: int) -> bool:
-    """Layer ``index`` (from 0) has experts: after the leading dense ones, every moe_every-th."""
-    after = index - model.dense_layers
-    return bool(model.experts) and after >= 0 and (after + 1) % model.moe_every == 0
+    return max(0, index - model.dense_layers) // model.moe_every
 
 
 def expert_parameters(model: ModelConfig) -> int:

@@ -11,6 +11,7 @@ from sim.model import (
     active_parameter_count,
     model_flops_per_token,
     moe_layers,
+    moe_layers_below,
     mtp_parameters,
     parameter_count,
     training_flops_per_token,
@@ -115,6 +116,14 @@ def test_moe_flops_follow_the_active_experts() -> None:
 def test_llama4_maverick_alternates_dense_and_moe_layers() -> None:
     maverick = model("llama4_maverick")
     assert moe_layers(maverick) == 24  # Meta's config: MoE in every second of 48 layers
+    kinds = [moe_layers_below(maverick, i + 1) - moe_layers_below(maverick, i) for i in range(48)]
+    assert kinds == [0, 1] * 24  # interleave_moe_layer_step 2: layers 1, 3, 5, ... have experts
+
+
+def test_deepseek_v3_keeps_its_first_three_layers_dense() -> None:
+    v3 = model("deepseek_v3")
+    kinds = [moe_layers_below(v3, i + 1) - moe_layers_below(v3, i) for i in range(61)]
+    assert kinds == [0] * 3 + [1] * 58  # config.json: first_k_dense_replace 3
 
 
 def test_mla_attention_flops_use_its_head_widths() -> None:
