@@ -154,7 +154,7 @@ class TrainingJob:
         return self._recovering and self.env.now < self._recovery_ends
 
     def fail(self, failure: Failure) -> None:
-        if self.ended or (self.recovering and not self.plan.fail_during_recovery):
+        if self.ended or (not self.plan.fail_during_recovery and self.recovering):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
             # Silent corruption: the job trains on until it is noticed ``detection_s`` later.
