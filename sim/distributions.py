@@ -12,13 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 BLOCK = 256  # draws per call into scipy: one call per event would dominate the run time
 
 
 def frozen(distribution: str, mean: float, shape: float = 1.0) -> Any:
-    """The scipy.stats distribution with this mean (not for ``empirical``)."""
+    """The scipy.stats distribution with this mean (not for ``empirical``). scipy.stats loads
+    here, not with the module: a replicate with exponential clocks never needs its half second."""
+    from scipy import stats
+
     if distribution == "exponential":
         return stats.expon(scale=mean)
     if distribution == "weibull":

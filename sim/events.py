@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EventRow(NamedTuple):
@@ -47,7 +49,11 @@ class EventLog:
 
 
 def events_table(rows: list[EventRow], runs: list[EventRun]) -> pd.DataFrame:
-    """The rows and the expanded runs of one replicate, in time order (columns of EventRow)."""
+    """The rows and the expanded runs of one replicate, in time order (columns of EventRow).
+    pandas loads here, not with the module, so a worker process that only simulates starts
+    without it."""
+    import pandas as pd
+
     table = pd.DataFrame(rows, columns=list(EventRow._fields))
     if runs:
         counts = np.array([run.n for run in runs])

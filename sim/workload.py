@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pandas as pd
-
 from sim.config import Config, LanguageCorpus, WorkloadConfig
 
 PREMIUMS_CSV = Path(__file__).resolve().parent / "data" / "tokenizer_premiums.csv"
@@ -23,7 +21,10 @@ UNITS = ("tokens", "words", "characters")
 
 @cache
 def premiums() -> dict[str, dict[str, float]]:
-    """tokenizer -> language -> premium."""
+    """tokenizer -> language -> premium (pandas loads here: a worker that only simulates a plan
+    never reads the table)."""
+    import pandas as pd
+
     table = pd.read_csv(PREMIUMS_CSV, comment="#", index_col="language")
     return {str(t): {str(k): float(v) for k, v in table[t].items()} for t in table.columns}
 
