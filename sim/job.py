@@ -360,9 +360,7 @@ class TrainingJob:
     def _recovered_at(self, recovery: Steps, started: float) -> None:
         """The recovery in front of training ended (found out after the fact)."""
         self._book_steps(recovery, started)
-        self._recovery_ends = math.inf
-        self.restores[self._restore_level] += 1
-        self._recovering = False
+        self._end_recovery()
 
     def _cycles_done(self, start: float, cycles: int, cycle: Cycle) -> None:
         """Book whole periodic cycles and the runs of restore points they left: storage points,
@@ -569,14 +567,11 @@ class TrainingJob:
             productive = self.ledger.seconds[Bucket.PRODUCTIVE]
             now = RestorePoint(self.env.now, self.plan.work_s - productive, productive, STORAGE)
             self._points.reset(now)
-        point = self._points.roll_back(
+        point, lost_s = self._roll_back(
             memory_lost=memory_lost,
             corrupted_at=failure.corrupted_at if late and not lossless else None,
         )
-        lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
-        self.remaining_s = point.remaining_s
         self._restore_level = point.level
-        self._phase = None  # the restart restarts the data pipeline too
         # A corruption found late was detected while training: that time is already lost.
         self._detection_s = 0.0 if late else failure.detection_s
         slots = failure.slots
@@ -595,12 +590,20 @@ class TrainingJob:
         self._planned_pending = False  # maintenance happens during the recovery
         self._planned_queued = 0
 
-    def _lose_progress(self, cause: str) -> None:
-        """Back to the newest restore point: the training since then is lost."""
-        point = self._points.roll_back(memory_lost=False, corrupted_at=None)
+    def _roll_back(
+        self, *, memory_lost: bool, corrupted_at: float | None
+    ) -> tuple[RestorePoint, float]:
+        """Back to the newest restore point left (``RestorePoints.roll_back``): the training
+        since then is lost and the data pipeline starts over. Returns the point and the loss."""
+        point = self._points.roll_back(memory_lost=memory_lost, corrupted_at=corrupted_at)
         lost_s = self.ledger.roll_back(to_productive_s=point.productive_s)
         self.remaining_s = point.remaining_s
         self._phase = None
+        return point, lost_s
+
+    def _lose_progress(self, cause: str) -> None:
+        """Back to the newest restore point, not for a failure (a planned stop under ``none``)."""
+        _, lost_s = self._roll_back(memory_lost=False, corrupted_at=None)
         self.log.record(self.env.now, "lost_work", cause, -1, lost_s)
 
     def _noticed(self, failure: Failure, corrupted_at: float) -> None:
@@ -649,9 +652,13 @@ class TrainingJob:
             self._spend(recovery, self._recovered)
 
     def _recovered(self) -> None:
+        self._end_recovery()
+        self._next()
+
+    def _end_recovery(self) -> None:
         self.restores[self._restore_level] += 1
         self._recovering = False
-        self._next()
+        self._recovery_ends = math.inf
 
     def _swap_in_spares(self) -> None:
         missing, spares = self.missing, self.spares

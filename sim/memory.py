@@ -259,9 +259,13 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     precision = PRECISIONS[par.dtype]
     in_flight = microbatches_per_replica(config)
     shards = par.dp * par.cp  # ranks holding the same dense parameters
-    # What each ZeRO stage from 1 to 3 (optimizer, gradients, weights) splits a state over.
-    dense_by = [shards if par.zero_stage >= z else 1 for z in range(4)]
-    experts_by = [max(1, shards // par.ep) if par.zero_stage >= z else 1 for z in range(4)]
+    expert_shards = max(1, shards // par.ep)
+    # Bytes per parameter of each model state and whether the ZeRO stage shards it.
+    states = (
+        (precision.weights, par.zero_stage >= 3),
+        (precision.gradients, par.zero_stage >= 2),
+        (precision.optimizer, par.zero_stage >= 1),
+    )
     tokens = microbatch_tokens(config)
     logits = LOGIT_BYTES * tokens * model.vocab_size / par.tp
     stages = []
@@ -284,12 +288,10 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
         if i == par.pp - 1:
             activations += logits
 
-        weights = [_sharded(dense * precision.weights, dense_by[3]),
-                   _sharded(experts * precision.weights, experts_by[3])]  # fmt: skip
-        grads = [_sharded(dense * precision.gradients, dense_by[2]),
-                 _sharded(experts * precision.gradients, experts_by[2])]  # fmt: skip
-        optimizer = [_sharded(dense * precision.optimizer, dense_by[1]),
-                     _sharded(experts * precision.optimizer, experts_by[1])]  # fmt: skip
+        weights, grads, optimizer = [
+            (_sharded(dense * b, shards, on), _sharded(experts * b, expert_shards, on))
+            for b, on in states
+        ]
         stages.append(
             MemoryBreakdown(
                 stage=i,
@@ -305,5 +307,5 @@ def memory_per_device(config: Config) -> MemoryBreakdown:
     return max(stages, key=lambda m: m.total_gib)
 
 
-def _sharded(total_bytes: float, shards: int) -> float:
-    return total_bytes / shards / GIB
+def _sharded(total_bytes: float, shards: int, sharded: bool) -> float:
+    return total_bytes / (shards if sharded else 1) / GIB
