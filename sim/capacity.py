@@ -16,21 +16,20 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim.config import Config, ServingConfig, SloConfig
+from sim.config import Config, SloConfig
+from sim.inference import serving_of
 
 
 def with_serving(config: Config, **changes: Any) -> Config:
-    assert config.serving is not None
-    return dataclasses.replace(config, serving=dataclasses.replace(config.serving, **changes))
+    return dataclasses.replace(config, serving=dataclasses.replace(serving_of(config), **changes))
 
 
 def measure(config: Config) -> dict[str, Any]:
     """One simulated point: the replicate row plus the p99 latencies."""
     from sim.serving import replicate_row, requests_frame, simulate
 
-    assert config.serving is not None
     outcome = simulate(config, np.random.SeedSequence(config.sim.seed))
-    frame = requests_frame(outcome, config.serving, 0)
+    frame = requests_frame(outcome, serving_of(config), 0)
     row = replicate_row(config, outcome, frame, 0)
     for name in ("ttft_s", "tpot_s"):
         values = frame[name].dropna()
@@ -44,8 +43,7 @@ def search(config: Config, rate: float, slo: SloConfig) -> dict[str, Any]:
     """The smallest fleet meeting ``slo`` at ``rate``, with its figures; or why there is none."""
     from sim.serving import unloaded_latency
 
-    assert config.serving is not None
-    serving: ServingConfig = config.serving
+    serving = serving_of(config)
     base = with_serving(
         config, rate_per_s=rate, requests=serving.search_requests,
         slo_ttft_s=slo.ttft_s, slo_tpot_s=slo.tpot_s,
@@ -75,8 +73,7 @@ def search(config: Config, rate: float, slo: SloConfig) -> dict[str, Any]:
 def max_rate(config: Config, *, steps: int = 12) -> tuple[float, dict[str, Any]]:
     """The highest Poisson rate at which the fleet keeps p99 TTFT and p99 TPOT within the SLO
     (MLPerf's Server scenario), by bisection over the rate; with the figures at that rate."""
-    assert config.serving is not None
-    serving = config.serving
+    serving = serving_of(config)
 
     def meets(rate: float) -> dict[str, Any] | None:
         row = measure(with_serving(config, rate_per_s=rate, arrivals="poisson"))
@@ -103,8 +100,7 @@ def max_rate(config: Config, *, steps: int = 12) -> tuple[float, dict[str, Any]]
 
 def capacity_table(config: Config, *, progress: bool = False) -> pd.DataFrame:
     """One row per request rate and SLO: the fleet that meets it and what it costs."""
-    assert config.serving is not None
-    serving = config.serving
+    serving = serving_of(config)
     slos = serving.slos or {"slo": SloConfig(serving.slo_ttft_s, serving.slo_tpot_s)}
     cases = [(rate, name, slo) for rate in serving.rates_per_s for name, slo in slos.items()]
     rows = []

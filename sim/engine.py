@@ -19,7 +19,7 @@ from sim.distributions import Sampler
 from sim.events import EventLog, EventRow, EventRun
 from sim.failures import start_failures, start_planned, start_stragglers
 from sim.job import TrainingJob
-from sim.plan import JobPlan
+from sim.plan import SECONDS_PER_DAY, JobPlan
 from sim.storage import SharedStore
 from sim.trace import Slice, Timeline
 
@@ -142,7 +142,7 @@ def simulate_replicate(
     for category, category_seed in zip(plan.categories, category_seeds, strict=True):
         start_failures(env, job, fleet, category, np.random.default_rng(category_seed))
     if plan.planned_per_day > 0:
-        start_planned(env, job, plan.planned_per_day)
+        start_planned(env, job, SECONDS_PER_DAY / plan.planned_per_day)
     if plan.straggler_rate_per_server_s > 0:
         start_stragglers(
             env,

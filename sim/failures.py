@@ -127,9 +127,8 @@ def start_failures(
     _every(env, lambda: clocks[0][0] - env.now, renew)
 
 
-def start_planned(env: simpy.Environment, job: Target, per_day: float) -> None:
+def start_planned(env: simpy.Environment, job: Target, interval_s: float) -> None:
     """Scheduled interruptions at a fixed interval."""
-    interval_s = 86_400.0 / per_day
     _every(env, lambda: interval_s, job.planned_stop)
 
 

@@ -21,8 +21,8 @@ import simpy
 
 from sim.config import Config
 from sim.engine import CountingEnvironment
-from sim.inference import replica_memory, step_model
-from sim.plan import SECONDS_PER_DAY
+from sim.inference import replica_memory, serving_of, step_model
+from sim.plan import per_server_s
 from sim.replica import Replica, Request
 from sim.traffic import Traffic
 
@@ -38,8 +38,7 @@ class FleetShape:
 
 
 def fleet_shape(config: Config) -> FleetShape:
-    serving, per_server = config.serving, config.hardware.devices_per_server
-    assert serving is not None
+    serving, per_server = serving_of(config), config.hardware.devices_per_server
     if serving.tp <= per_server:
         per = per_server // serving.tp
         return FleetShape(serving.replicas, math.ceil(serving.replicas / per), per, 1)
@@ -52,14 +51,13 @@ def failures_per_server_s(config: Config) -> float:
     serving fleet drains a replica before maintenance)."""
     f = config.failures
     if f.kind == "node_rate":
-        return f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
-    per_day = sum(c.rate_per_1000_server_days for c in f.categories.values()) / 1000.0
-    return per_day / SECONDS_PER_DAY
+        return per_server_s(f.rate_per_1000_server_days)
+    return per_server_s(sum(c.rate_per_1000_server_days for c in f.categories.values()))
 
 
 def downtime_s(config: Config) -> float:
-    assert config.serving is not None
-    return config.recovery.detection_s + config.recovery.restart_s + config.serving.load_weights_s
+    recovery = config.recovery
+    return recovery.detection_s + recovery.restart_s + serving_of(config).load_weights_s
 
 
 @dataclass
@@ -76,8 +74,7 @@ class FleetOutcome:
 
 class Fleet:
     def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
-        assert config.serving is not None
-        self.serving = config.serving
+        self.serving = serving_of(config)
         self.env = CountingEnvironment()
         self.shape = fleet_shape(config)
         model, kv = step_model(config), replica_memory(config).kv_tokens

@@ -140,11 +140,16 @@ def node_rate_categories(
     )
 
 
+def per_server_s(rate_per_1000_server_days: float) -> float:
+    """A configured rate (events per 1000 server-days) per server and second."""
+    return rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
+
+
 def _category(name: str, c: FailureCategory, detection_s: float) -> Category:
     return Category(
         name=name,
         scope=c.scope,
-        rate_per_server_s=c.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY,
+        rate_per_server_s=per_server_s(c.rate_per_1000_server_days),
         distribution=c.distribution,
         shape=c.shape,
         empirical=tuple(c.empirical),
@@ -181,7 +186,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
     speed = planned[0][1]
     f, rec, par, hw = config.failures, config.recovery, config.parallelism, config.hardware
     if f.kind == "node_rate":
-        rate = f.rate_per_1000_server_days / 1000.0 / SECONDS_PER_DAY
+        rate = per_server_s(f.rate_per_1000_server_days)
         categories = node_rate_categories(
             rate, f.server_swap_fraction, rec.detection_s, f.distribution, f.shape
         )
@@ -241,7 +246,7 @@ def plan_job(config: Config) -> tuple[JobPlan, Throughput]:
             lemon_multiplier=f.lemons.rate_multiplier,
             planned_per_day=f.planned.per_day + f.planned.per_1000_server_days * servers / 1000.0,
             planned_duration_s=f.planned.duration_min * 60.0,
-            straggler_rate_per_server_s=f.stragglers.rate_per_1000_server_days / 1000.0 / 86_400.0,
+            straggler_rate_per_server_s=per_server_s(f.stragglers.rate_per_1000_server_days),
             straggler_speed=f.stragglers.speed,
             straggler_duration_s=f.stragglers.duration_h * 3600.0,
             elastic=rec.elastic,

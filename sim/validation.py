@@ -219,10 +219,9 @@ def _validate_machine(config: Config) -> None:
 
 def _validate_serving(config: Config) -> None:
     """Traffic, fleet and targets; then the replica must fit its devices (with the breakdown)."""
-    from sim.inference import replica_memory
+    from sim.inference import replica_memory, serving_of
 
-    serving = config.serving
-    assert serving is not None
+    serving = serving_of(config)
     _name("serving.name", serving.name)
     for key, value in {
         "serving.rate_per_s": serving.rate_per_s,
