@@ -26,16 +26,13 @@ def with_serving(config: Config, **changes: Any) -> Config:
 
 def measure(config: Config) -> dict[str, Any]:
     """One simulated point: the replicate row plus the p99 latencies."""
-    from sim.serving import replicate_row, requests_frame, simulate
+    from sim.serving import percentile_s, replicate_row, requests_frame, simulate
 
     outcome = simulate(config, np.random.SeedSequence(config.sim.seed))
     frame = requests_frame(outcome, serving_of(config), 0)
     row = replicate_row(config, outcome, frame, 0)
     for name in ("ttft_s", "tpot_s"):
-        values = frame[name].dropna()
-        row[f"{name.removesuffix('_s')}_p99_s"] = (
-            float(values.quantile(0.99)) if len(values) else None
-        )
+        row[f"{name.removesuffix('_s')}_p99_s"] = percentile_s(frame, name, 99)
     return row
 
 

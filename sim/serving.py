@@ -134,6 +134,12 @@ def replicate_row(
     }
 
 
+def percentile_s(requests: pd.DataFrame, name: str, q: float) -> float | None:
+    """The ``q``-th percentile of a latency column over the requests that have it."""
+    values = requests[name].dropna()
+    return float(np.percentile(values, q)) if len(values) else None
+
+
 def unloaded_latency(config: Config) -> tuple[float, float]:
     """TTFT and TPOT of a lone request of the mean lengths: the closed-form step sum."""
     serving = serving_of(config)
@@ -214,11 +220,11 @@ def summarize(
         "availability_steady_state": 1.0 / (1.0 + replica_rate * downtime_s(config)),
     }
     for name in ("ttft_s", "tpot_s", "e2e_s"):
-        values = requests[name].dropna().to_numpy()
+        values = requests[name].dropna()
         stem = name.removesuffix("_s")
         figures[f"{stem}_mean_s"] = float(values.mean()) if len(values) else None
         for q in (50, 99):
-            figures[f"{stem}_p{q}_s"] = float(np.percentile(values, q)) if len(values) else None
+            figures[f"{stem}_p{q}_s"] = percentile_s(requests, name, q)
     means = replicates.drop(columns=["replicate", "replicas", "servers"]).mean()
     figures |= {str(k): float(v) for k, v in means.items()}
     return Summary(figures)
