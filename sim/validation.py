@@ -398,7 +398,7 @@ def _shape(key: str, distribution: str, value: float) -> None:
     """A Weibull shape or lognormal sigma within the range the samplers handle."""
     _positive(key, value)
     low, high = MAX_SHAPE.get(str(distribution), (0.0, math.inf))
-    if not low < value <= high and not (low == value == 0.0):
+    if not low < value <= high:  # value > 0 here
         raise ConfigError(key, value, f"a {distribution} shape must lie in ({low:g}, {high:g}]")
 
 
