@@ -1,11 +1,12 @@
 """A timeline of one replicate as a Chrome trace (``trace.json``, opens in ui.perfetto.dev).
 
 The ledger is read after every engine event; it books an activity when the activity ends, so
-the seconds the buckets gained since the last reading are laid out one after the other, ending at
-the reading. A rollback (work lost to a failure) turns the most
-recent productive slices into lost work, as the ledger does, so each bucket's track sums to that
-bucket's seconds and all bucket tracks together to the replicate's wall time. Each server that
-failed gets a track of its failures and repairs, from the event log.
+the seconds the buckets gained since the last reading are laid out one after the other (a
+recovery before the training it shared a wait with), ending at the reading. A rollback (work
+lost to a failure) turns the most recent productive slices into lost work, as the ledger does,
+so each bucket's track sums to that bucket's seconds and all bucket tracks together to the
+replicate's wall time. Each server that failed gets a track of its failures and repairs, from
+the event log.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from sim.events import EventRow
 TRACE_FILE = "trace.json"
 US = 1e6  # Chrome traces count microseconds
 SERVER_TRACKS = 100  # track ids of servers start here, after the buckets'
+# The order buckets gained at one reading were spent in: the engine books a recovery with the
+# training that follows it when both are one wait, and the recovery came first.
+RECOVERY = (Bucket.DETECTION, Bucket.DIAGNOSIS, Bucket.RESTART, Bucket.RESTORE)
+ORDER = (*RECOVERY, *(b for b in Bucket if b not in RECOVERY))
 
 
 @dataclass
@@ -49,7 +54,7 @@ class Timeline:
             self._relabel(rolled_back)
             delta[Bucket.PRODUCTIVE] = 0.0
             delta[Bucket.LOST_WORK] -= rolled_back
-        gained = [(b, delta[b]) for b in Bucket if delta[b] > 1e-9]
+        gained = [(b, delta[b]) for b in ORDER if delta[b] > 1e-9]
         start = now - sum(d for _, d in gained)
         for bucket, spent in gained:
             self.slices.append(Slice(bucket, start, spent))

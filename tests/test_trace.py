@@ -3,6 +3,7 @@ and add up to its ledger, bucket by bucket."""
 
 from __future__ import annotations
 
+import bisect
 import json
 from pathlib import Path
 
@@ -72,3 +73,18 @@ def test_no_trace_unless_asked(tmp_path: Path) -> None:
     config = sim.load_config("cpu_llama_1b", ["sim.replicates=2", "sim.progress=false"])
     sim.run(config, tmp_path)
     assert not (tmp_path / TRACE_FILE).exists()
+
+
+def test_each_failure_is_followed_by_its_recovery(llama_trace: tuple[dict, float, dict]) -> None:
+    # A recovery and the training after it can be one wait of the engine, booked when it ends:
+    # the timeline must still lay the recovery out first, right after the failure.
+    trace, _, _ = llama_trace
+    slices = sorted((e["ts"], e["name"]) for e in trace["traceEvents"] if e.get("cat") == "bucket")
+    failures = sorted(e["ts"] for e in trace["traceEvents"]
+                      if e.get("cat") == "server" and e["name"].startswith("failure"))  # fmt: skip
+    assert len(failures) > 100
+    starts = [start for start, _ in slices]
+    recovery = {"detection", "diagnosis", "waiting_for_servers", "restart", "restore"}
+    for at in failures:
+        after = bisect.bisect_left(starts, at - 1.0)  # microseconds
+        assert slices[after][1] in recovery, (at, slices[after - 1 : after + 2])
