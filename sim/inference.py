@@ -3,8 +3,11 @@
 The same hardware figures as training (peaks, bandwidths, efficiencies in ``conf/hardware``):
 
 - **Linear layers** run at the peak of the weights' compute path (FP8 or INT8 where the device has
-  it, else BF16 with the weights dequantised) times ``gemm_efficiency``, or at the memory bandwidth
-  times ``memory_efficiency`` if reading the weights is slower (decode of a small batch).
+  it, else BF16 with the weights dequantised) times the training model's GEMM efficiency at each
+  GEMM's per-device widths (``gemm_efficiency / (1 + d/n + d/k)``, ``sim.operators``), or at the
+  memory bandwidth times ``memory_efficiency`` if reading the weights is slower (decode of a small
+  batch). The training model's third term, d/m for the tokens, is left out: it stands for
+  streaming the weights, which that roofline already charges.
 - **Attention** over the cached keys and values: ``flash_attention_efficiency`` of the BF16 peak, or
   the KV cache read, the slower.
 - **Tensor parallelism**: two all-reduces of the tokens' hidden vectors per layer, the faster of a
@@ -29,12 +32,12 @@ from sim.memory import GIB
 from sim.model import (
     ffn_parameters,
     head_dim,
-    matmul_parameters,
     moe_layers,
     parameter_count,
     qk_head_dim,
     v_head_dim,
 )
+from sim.operators import Device, attention_shapes, ffn_shapes
 
 PRECISION_BYTES = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
 ACTIVATION_BYTES = 2.0  # hidden vectors between layers stay BF16
@@ -117,7 +120,7 @@ def replica_memory(config: Config) -> ReplicaMemory:
 class StepModel:
     """Seconds of one iteration of a replica as a function of what it carries."""
 
-    linear_flops_per_token: float  # 2 x active matmul parameters
+    linear_s_per_token: float  # one device's GEMMs for one token, compute-bound
     attention_flops_per_pair: float  # QK^T and AV for one query over one cached token, all layers
     dense_weight_bytes: float  # weights every iteration reads (all but routed experts)
     expert_bytes: float  # one routed expert of one MoE layer
@@ -125,7 +128,6 @@ class StepModel:
     experts: int
     experts_per_token: int
     kv_read_bytes_per_token: float  # per cached token read, all copies
-    linear_flops_per_s: float  # the replica's: tp devices x compute-path peak x efficiency
     attention_flops_per_s: float
     memory_bytes_per_s: float
     allreduces: int  # per iteration (two per layer under TP)
@@ -144,7 +146,7 @@ class StepModel:
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
     def linear_s(self, tokens: float) -> float:
-        compute = self.linear_flops_per_token * tokens / self.linear_flops_per_s
+        compute = self.linear_s_per_token * tokens
         return max(compute, self.weight_bytes(tokens) / self.memory_bytes_per_s)
 
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
@@ -220,9 +222,30 @@ def step_model(config: Config) -> StepModel:
     expert_params = ffn_parameters(model, model.expert_ffn_hidden) if model.experts else 0
     lookup = model.vocab_size * model.hidden  # the input embedding: rows looked up, not read whole
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
-    routed = moe_layers(model) * model.experts * expert_params
+    moe, layers = moe_layers(model), model.layers
+    routed = moe * model.experts * expert_params
+    # (n, k, token passes) of one device's GEMMs: a routed expert sees experts_per_token / experts
+    # of the tokens, and there are `experts` of them, so experts_per_token passes per MoE layer.
+    gemms = [(n, k, layers) for n, k in attention_shapes(model, tp)]
+    gemms += [(n, k, layers - moe) for n, k in ffn_shapes(model, model.ffn_hidden, tp)]
+    if moe:
+        shared = model.shared_experts * model.expert_ffn_hidden
+        gemms += [(n, k, moe) for n, k in ffn_shapes(model, shared, tp)] if shared else []
+        gemms += [(n, k, moe * model.experts_per_token)
+                  for n, k in ffn_shapes(model, model.expert_ffn_hidden, tp)]  # fmt: skip
+        gemms.append((model.experts, model.hidden, moe))  # the router
+    gemms.append((model.vocab_size / tp, model.hidden, 1))  # the output projection
+    # The training model's efficiency at the layer's widths. Its d/m term is left out: it is the
+    # weights' streaming cost (gemm_half_dim scales with peak over bandwidth), which linear_s's
+    # max(compute, weights / bandwidth) charges; with it a lone decode step would take 1.6x (H100,
+    # FP8) to 3.6x (EPYC 9175F) its bandwidth bound, against llama.cpp's and NIM's figures.
+    unit = Device(peak, hw.gemm_efficiency, hw.gemm_half_dim, hw.flash_attention_efficiency, 0.0)
+    per_token = sum(
+        passes * 2.0 * n * k / (peak * unit.gemm_efficiency_at(math.inf, n, k))
+        for n, k, passes in gemms
+    )
     return StepModel(
-        linear_flops_per_token=2.0 * matmul_parameters(model),
+        linear_s_per_token=per_token,
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
@@ -231,7 +254,6 @@ def step_model(config: Config) -> StepModel:
         experts=model.experts,
         experts_per_token=model.experts_per_token,
         kv_read_bytes_per_token=kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp),
-        linear_flops_per_s=tp * peak * hw.gemm_efficiency,
         attention_flops_per_s=tp * hw.peak_tflops_bf16 * 1e12 * hw.flash_attention_efficiency,
         memory_bytes_per_s=tp * hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
         allreduces=2 * model.layers if tp > 1 else 0,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.config import Config
+from sim.config import Config, ModelConfig
 from sim.memory import PRECISIONS, microbatch_tokens
 from sim.model import kv_dim, qk_head_dim, v_head_dim
 
@@ -100,11 +100,12 @@ class LayerTime:
         return self.forward_s + self.backward_s + self.recompute_s
 
 
-def attention_shapes(config: Config) -> list[tuple[float, float]]:
-    """(n, k) of each attention projection GEMM on one device (m is the tokens): grouped-query
-    Q, K, V fused and the output projection split over TP; under MLA the down-projections to the
-    compressed query and key-value are replicated over TP, the up-projections split."""
-    model, t, h = config.model, config.parallelism.tp, config.model.hidden
+def attention_shapes(model: ModelConfig, t: int) -> list[tuple[float, float]]:
+    """(n, k) of each attention projection GEMM on one device of ``t``-way TP (m is the tokens):
+    grouped-query Q, K, V fused and the output projection split over TP; under MLA the
+    down-projections to the compressed query and key-value are replicated, the up-projections
+    split."""
+    h = model.hidden
     heads, qk, v = model.heads, qk_head_dim(model), v_head_dim(model)
     if model.attention == "mla":
         q = [(model.q_lora_rank, h), (heads * qk / t, model.q_lora_rank)]
@@ -116,9 +117,9 @@ def attention_shapes(config: Config) -> list[tuple[float, float]]:
     return [((heads * qk + 2 * kv_dim(model)) / t, h), (h, heads * v / t)]
 
 
-def ffn_shapes(config: Config, width: float) -> list[tuple[float, float]]:
-    """(n, k) of the MLP GEMMs of a ``width``-wide FFN split over TP: up (and gate), down."""
-    model, t = config.model, config.parallelism.tp
+def ffn_shapes(model: ModelConfig, width: float, t: int) -> list[tuple[float, float]]:
+    """(n, k) of the MLP GEMMs of a ``width``-wide FFN split over ``t``-way TP: up (and gate),
+    down."""
     up = (2 if model.mlp == "swiglu" else 1) * width
     return [(up / t, model.hidden), (model.hidden, width / t)]
 
@@ -135,18 +136,18 @@ def layer_time(config: Config, dev: Device, *, moe: bool = False) -> LayerTime:
     kv = kv_dim(model)
     fp8 = par.dtype == "fp8"
     if moe:
-        ffn = ffn_shapes(config, model.shared_experts * model.expert_ffn_hidden)
+        ffn = ffn_shapes(model, model.shared_experts * model.expert_ffn_hidden, t)
         ffn = [*(ffn if model.shared_experts else []), (model.experts, h)]  # + the router
     else:
-        ffn = ffn_shapes(config, f)
-    shapes = [*attention_shapes(config), *ffn]
+        ffn = ffn_shapes(model, f, t)
+    shapes = [*attention_shapes(model, t), *ffn]
     gemm_fwd = sum(dev.gemm_s(tokens, n, k, value, fp8=fp8) for n, k in shapes)
     gemm_flops = sum(2.0 * tokens * n * k for n, k in shapes)
     routed_in = routed_out = 0.0  # values the routed GEMMs read and write, for FP8 casts
     if moe:  # each local expert's GEMMs over the tokens routed to it
         local = model.experts / par.ep
         routed = tokens * model.experts_per_token * par.ep / model.experts * par.expert_imbalance
-        for n, k in ffn_shapes(config, model.expert_ffn_hidden):
+        for n, k in ffn_shapes(model, model.expert_ffn_hidden, t):
             gemm_fwd += dev.gemm_s(routed, n, k, value, local, fp8=fp8)
             gemm_flops += 2.0 * routed * local * n * k
             routed_in += routed * local * k

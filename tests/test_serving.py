@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,11 @@ from sim.inference import (
     replica_memory,
     step_model,
 )
-from sim.model import matmul_parameters
+from sim.model import NORM_PARAMETERS, matmul_parameters, moe_layers
 from sim.serving import prefill_s, requests_frame, run_serving, simulate
 
 QUIET = ["sim.progress=false", "sim.replicates=1"]
+DATA = Path(sim.__file__).parent / "data"
 HARDWARE = ["a100_sxm", "b200", "epyc_9755", "h100_sxm", "h200_sxm", "mi300x", "xeon6_6980p"]
 
 
@@ -83,6 +85,38 @@ def test_decode_never_beats_bandwidth_and_prefill_never_beats_the_peak(
     _, peak = compute_path(hw, weights)
     flops = 2.0 * matmul_parameters(model) * prompt
     assert step.step_s(0, 0, prompt, prompt * prompt / 2.0) >= flops / (tp * peak) * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("model", ["llama2_70b", "llama3_405b", "mixtral_8x7b", "qwen3_235b_a22b"])
+@pytest.mark.parametrize("tp", [1, 2, 8])
+def test_linear_layers_do_the_active_parameters_work_at_the_layer_widths_efficiency(
+    model: str, tp: int
+) -> None:
+    """Every token passes through each active matmul parameter once, split over TP: with no
+    shape penalty the linear time is 2 x active matmul parameters at the compute-path peak; with
+    the training model's gemm_half_dim it is slower, by at most its widest penalty."""
+    config = mlperf(f"model={model}", f"serving.tp={tp}", "serving.replicas=1")
+    hw = config.hardware
+    _, peak = compute_path(hw, "fp8")
+    m = config.model
+    norms = NORM_PARAMETERS[m.norm] * m.hidden * (2 * m.layers + 1)  # parameters, not GEMMs
+    router = moe_layers(m) * m.experts * m.hidden  # every rank routes its tokens: not split
+    per_device = (matmul_parameters(m) - norms - router) / tp + router
+    ideal = 2.0 * per_device / (peak * hw.gemm_efficiency)
+    no_penalty = dataclasses.replace(config, hardware=dataclasses.replace(hw, gemm_half_dim=1e-9))
+    assert step_model(no_penalty).linear_s_per_token == pytest.approx(ideal, rel=1e-6)
+    narrowest = min(m.hidden, m.expert_ffn_hidden or m.ffn_hidden)
+    worst = 1.0 + 2.0 * hw.gemm_half_dim / (narrowest / tp)
+    assert ideal < step_model(config).linear_s_per_token < ideal * worst
+
+
+def test_mlperf_prompt_lengths_are_the_datasets() -> None:
+    """The scenario's prompt mean and log-spread are those of the 24,576 MLPerf samples."""
+    lengths = pd.read_csv(DATA / "mlperf_llama2_70b_lengths.csv", comment="#")["input_length"]
+    prompts = mlperf().serving.prompt_tokens  # type: ignore[union-attr]
+    assert prompts.mean == pytest.approx(lengths.mean(), abs=0.005)
+    assert prompts.sigma == pytest.approx(np.log(lengths).std(), abs=0.0005)
+    assert prompts.max >= lengths.max()
 
 
 def test_a_decode_run_lasts_the_sum_of_its_steps() -> None:
