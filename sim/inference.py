@@ -214,6 +214,38 @@ class DecodeRun:
         return steps
 
 
+def linear_s_per_token(model: ModelConfig, hw: HardwareConfig, tp: int, peak: float) -> float:
+    """One device's linear-layer time per token, compute-bound, at ``peak`` FLOP/s times the
+    training model's GEMM efficiency at each GEMM's widths (n, k) under ``tp``-way TP. Its third
+    term, d/m for the tokens, is left out: it is the cost of streaming the weights
+    (``gemm_half_dim`` scales with peak over bandwidth), which ``StepModel.linear_s`` charges as
+    the bandwidth bound; with it a lone decode step would take 1.6x (H100, FP8) to 3.6x (EPYC
+    9175F) that bound, against llama.cpp's and NIM's single-stream figures."""
+    moe, layers = moe_layers(model), model.layers
+    # (n, k, token passes): a routed expert sees experts_per_token / experts of the tokens and
+    # there are `experts` of them, so each MoE layer's experts take experts_per_token passes.
+    gemms = [(n, k, layers) for n, k in attention_shapes(model, tp)]
+    gemms += [(n, k, layers - moe) for n, k in ffn_shapes(model, model.ffn_hidden, tp)]
+    if moe:
+        shared = model.shared_experts * model.expert_ffn_hidden
+        gemms += [(n, k, moe) for n, k in ffn_shapes(model, shared, tp)] if shared else []
+        gemms += [(n, k, moe * model.experts_per_token)
+                  for n, k in ffn_shapes(model, model.expert_ffn_hidden, tp)]  # fmt: skip
+        gemms.append((model.experts, model.hidden, moe))  # the router, on every rank
+    gemms.append((model.vocab_size / tp, model.hidden, 1))  # the output projection
+    dev = Device(
+        peak_flops=peak,
+        gemm_efficiency=hw.gemm_efficiency,
+        gemm_half_dim=hw.gemm_half_dim,
+        flash_efficiency=hw.flash_attention_efficiency,
+        memory_bytes_per_s=hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
+    )
+    return sum(
+        passes * 2.0 * n * k / (peak * dev.gemm_efficiency_at(math.inf, n, k))
+        for n, k, passes in gemms
+    )
+
+
 def step_model(config: Config) -> StepModel:
     serving, hw, model = serving_of(config), config.hardware, config.model
     tp = serving.tp
@@ -222,35 +254,15 @@ def step_model(config: Config) -> StepModel:
     expert_params = ffn_parameters(model, model.expert_ffn_hidden) if model.experts else 0
     lookup = model.vocab_size * model.hidden  # the input embedding: rows looked up, not read whole
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
-    moe, layers = moe_layers(model), model.layers
+    moe = moe_layers(model)
     routed = moe * model.experts * expert_params
-    # (n, k, token passes) of one device's GEMMs: a routed expert sees experts_per_token / experts
-    # of the tokens, and there are `experts` of them, so experts_per_token passes per MoE layer.
-    gemms = [(n, k, layers) for n, k in attention_shapes(model, tp)]
-    gemms += [(n, k, layers - moe) for n, k in ffn_shapes(model, model.ffn_hidden, tp)]
-    if moe:
-        shared = model.shared_experts * model.expert_ffn_hidden
-        gemms += [(n, k, moe) for n, k in ffn_shapes(model, shared, tp)] if shared else []
-        gemms += [(n, k, moe * model.experts_per_token)
-                  for n, k in ffn_shapes(model, model.expert_ffn_hidden, tp)]  # fmt: skip
-        gemms.append((model.experts, model.hidden, moe))  # the router
-    gemms.append((model.vocab_size / tp, model.hidden, 1))  # the output projection
-    # The training model's efficiency at the layer's widths. Its d/m term is left out: it is the
-    # weights' streaming cost (gemm_half_dim scales with peak over bandwidth), which linear_s's
-    # max(compute, weights / bandwidth) charges; with it a lone decode step would take 1.6x (H100,
-    # FP8) to 3.6x (EPYC 9175F) its bandwidth bound, against llama.cpp's and NIM's figures.
-    unit = Device(peak, hw.gemm_efficiency, hw.gemm_half_dim, hw.flash_attention_efficiency, 0.0)
-    per_token = sum(
-        passes * 2.0 * n * k / (peak * unit.gemm_efficiency_at(math.inf, n, k))
-        for n, k, passes in gemms
-    )
     return StepModel(
-        linear_s_per_token=per_token,
+        linear_s_per_token=linear_s_per_token(model, hw, tp, peak),
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
         expert_bytes=expert_params * weight_size,
-        moe_layers=moe_layers(model),
+        moe_layers=moe,
         experts=model.experts,
         experts_per_token=model.experts_per_token,
         kv_read_bytes_per_token=kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp),
