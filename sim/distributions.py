@@ -16,6 +16,18 @@ import numpy as np
 BLOCK = 256  # draws per call into scipy: one call per event would dominate the run time
 
 
+def children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first ``n`` children of ``seed``, as ``seed.spawn(n)`` gives them the first time.
+    ``spawn`` counts what it handed out and gives new children on the next call, so a replicate
+    run twice from the same SeedSequence object would draw different numbers."""
+    return [
+        np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size
+        )
+        for i in range(n)
+    ]
+
+
 def frozen(distribution: str, mean: float, shape: float = 1.0) -> Any:
     """The scipy.stats distribution with this mean (not for ``empirical``). scipy.stats loads
     here, not with the module: a replicate with exponential clocks never needs its half second."""

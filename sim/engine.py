@@ -15,7 +15,7 @@ import simpy
 from sim.accounting import Bucket, Ledger
 from sim.checkpointing import REGISTRY
 from sim.cluster import Fleet, SparePool
-from sim.distributions import Sampler
+from sim.distributions import Sampler, children
 from sim.events import EventLog, EventRow, EventRun
 from sim.failures import start_failures, start_planned, start_stragglers
 from sim.job import TrainingJob
@@ -105,7 +105,9 @@ def simulate_replicate(
     """Run one independent replicate. ``seed`` is this replicate's own SeedSequence; each component
     draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
     adding a component does not shift the others' numbers."""
-    fleet_seed, repair_seed, straggler_seed, *category_seeds = seed.spawn(3 + len(plan.categories))
+    fleet_seed, repair_seed, straggler_seed, *category_seeds = children(
+        seed, 3 + len(plan.categories)
+    )
     ledger = Ledger()
     timeline = Timeline(ledger) if trace else None
     env = (

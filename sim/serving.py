@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Config, ServingConfig
+from sim.distributions import children
 from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, serving_of, step_model
@@ -57,7 +58,7 @@ class ServingResult:
 def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
     """One replicate; the traffic draws from its own stream, so fleets see the same requests."""
     serving = serving_of(config)
-    traffic_seed, failure_seed = seed.spawn(2)
+    traffic_seed, failure_seed = children(seed, 2)
     requests = traffic(serving, np.random.default_rng(traffic_seed))
     if not len(requests):
         raise ConfigError("serving.duration_s", serving.duration_s, f"no request arrives at "

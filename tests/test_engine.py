@@ -180,6 +180,15 @@ def test_seeds_are_children_of_one_seed_sequence() -> None:
     assert all(s.entropy == 3 for s in seeds)
 
 
+def test_a_replicate_run_twice_from_one_seed_object_gives_the_same_numbers() -> None:
+    # SeedSequence.spawn is stateful: children must not depend on what was spawned before.
+    p, seed = plan(job_mtbf_s=5 * HOUR), np.random.SeedSequence(9)
+    first = simulate_replicate(p, seed, 0, record_events=True)
+    again = simulate_replicate(p, seed, 0, record_events=True)
+    assert (first.wall_s, first.events) == (again.wall_s, again.events)
+    assert first.wall_s == simulate_replicate(p, np.random.SeedSequence(9), 0).wall_s
+
+
 def test_parallel_replicates_give_the_same_numbers() -> None:
     p = plan(job_mtbf_s=5 * HOUR, work_s=20 * HOUR)
     kwargs = {"seed": 4, "replicates": 6, "record_events": True, "progress": False}

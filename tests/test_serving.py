@@ -161,6 +161,9 @@ def test_same_seed_same_requests_and_latencies() -> None:
     first = run_serving(config).requests
     again = run_serving(config).requests
     pd.testing.assert_frame_equal(first, again)
+    seed = np.random.SeedSequence(0)  # one SeedSequence object twice: spawn would move on
+    once, twice = simulate(config, seed), simulate(config, seed)
+    assert [r.finish_s for r in once.requests] == [r.finish_s for r in twice.requests]
     other = run_serving(mlperf("serving.requests=400", "sim.seed=1")).requests
     assert not first["arrival_s"].equals(other["arrival_s"])
 
