@@ -28,6 +28,12 @@ def children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequenc
     ]
 
 
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """Replicate i gets child i of ``SeedSequence(seed)``: the same numbers whatever the count of
+    replicates, the process or the launcher (training and serving alike)."""
+    return children(np.random.SeedSequence(seed), replicates)
+
+
 def frozen(distribution: str, mean: float, shape: float = 1.0) -> Any:
     """The scipy.stats distribution with this mean (not for ``empirical``). scipy.stats loads
     here, not with the module: a replicate with exponential clocks never needs its half second."""

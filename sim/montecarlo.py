@@ -7,20 +7,14 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-import numpy as np
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
+from sim.distributions import replicate_seeds
 from sim.engine import ReplicateOutcome, simulate_replicate
 from sim.plan import JobPlan
 
 T = TypeVar("T")
-
-
-def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """Replicate i gets child i of ``SeedSequence(seed)``: the same numbers whatever the count of
-    replicates, the process or the launcher."""
-    return np.random.SeedSequence(seed).spawn(replicates)
 
 
 def replicate_outcomes(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Config, ServingConfig
-from sim.distributions import children
+from sim.distributions import children, replicate_seeds
 from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, serving_of, step_model
@@ -171,7 +171,7 @@ def run_serving(
 
     started = time.perf_counter()
     serving = serving_of(config)
-    seeds = np.random.SeedSequence(config.sim.seed).spawn(config.sim.replicates)
+    seeds = replicate_seeds(config.sim.seed, config.sim.replicates)
     frames, rows = [], []
     for i, seed in enumerate(seeds):
         outcome = simulate(config, seed)

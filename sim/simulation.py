@@ -11,10 +11,11 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.config import GROUPS, Config
+from sim.distributions import replicate_seeds
 from sim.engine import simulate_replicate
 from sim.errors import ConfigError
 from sim.memory import memory_per_device
-from sim.montecarlo import replicate_outcomes, replicate_seeds
+from sim.montecarlo import replicate_outcomes
 from sim.plan import STALL_LIMIT, JobPlan, plan_job
 from sim.results import (
     EventsWriter,

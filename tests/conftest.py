@@ -14,8 +14,8 @@ import numpy as np
 from hypothesis import settings
 
 from sim.analytic import daly_interval_s
+from sim.distributions import replicate_seeds
 from sim.engine import ReplicateOutcome, simulate_replicate
-from sim.montecarlo import replicate_seeds
 from sim.plan import JobPlan, node_rate_categories
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 import sim
 import sim.job
 from sim.accounting import Bucket
+from sim.distributions import replicate_seeds
 from sim.engine import simulate_replicate
 from sim.failures import Category
-from sim.montecarlo import replicate_outcomes, replicate_seeds
+from sim.montecarlo import replicate_outcomes
 from sim.plan import STALL_LIMIT, plan_job
 
 HOUR = 3600.0

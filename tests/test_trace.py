@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import sim
+from sim.distributions import replicate_seeds
 from sim.engine import simulate_replicate
-from sim.montecarlo import replicate_seeds
 from sim.plan import plan_job
 from sim.trace import TRACE_FILE, bucket_seconds
 
