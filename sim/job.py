@@ -222,11 +222,15 @@ class TrainingJob:
         elif self._planned_pending:
             self._maintenance()
         else:
-            cycles = self._cycles_ahead()
-            if cycles >= MIN_CYCLES:
-                self._train_cycles(cycles)
-            else:
-                self._train_segment()
+            self._train(self._cycles_ahead())
+
+    def _train(self, cycles: int, recovery: Steps = ()) -> None:
+        """Train, after the steps of a ``recovery``: ``cycles`` whole checkpoint cycles as one
+        wait when there are enough to count, else to the next checkpoint."""
+        if cycles >= MIN_CYCLES:
+            self._train_cycles(cycles, recovery)
+        else:
+            self._train_segment(recovery=recovery)
 
     # -- training --------------------------------------------------------------------------------
 
@@ -644,10 +648,8 @@ class TrainingJob:
         """The last steps of a recovery, and the training after them in the same wait when
         the policy's next checkpoint does not depend on when it is asked for."""
         cycles = self._cycles_ahead()
-        if cycles >= MIN_CYCLES:
-            self._train_cycles(cycles, recovery)
-        elif isinstance(self.policy, Periodic):
-            self._train_segment(recovery=recovery)  # its checkpoint does not change meanwhile
+        if cycles >= MIN_CYCLES or isinstance(self.policy, Periodic):  # its next checkpoint
+            self._train(cycles, recovery)  # does not change during the recovery
         else:
             self._spend(recovery, self._recovered)
 
