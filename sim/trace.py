@@ -108,9 +108,14 @@ def chrome_trace(slices: list[Slice], events: list[EventRow], replicate: int) ->
 
 
 def write_trace(trace: dict[str, Any], out_dir: Path) -> Path:
+    """Written whole or not at all, as the run's other files (``sim.results.atomic_write``,
+    imported here: the engine imports this module without pandas)."""
+    from sim.results import atomic_write
+
     path = out_dir / TRACE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(trace))
+    text = json.dumps(trace)
+    atomic_write(path, lambda p: p.write_text(text))
     return path
 
 
