@@ -64,7 +64,7 @@ def time_to_train(replicates: pd.DataFrame, hue: str | None = None, ax: Axes | N
         ax.axvline(mean, color="black", linestyle="--", label=f"mean {mean:.1f} days")
         ax.legend()
     _legend_outside(ax)
-    ax.set(xlabel="time to train (days)", ylabel="replicates")
+    ax.set(xlabel=label("time_to_train_days"), ylabel="replicates")
     return ax
 
 
