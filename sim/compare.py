@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sim.loading import compose_config
-from sim.results import Result, atomic_write, write_summary
+from sim.results import Result, write_parquet, write_summary
 from sim.serving import CAPACITY_FILE, ServingResult
 from sim.simulation import run
 
@@ -76,8 +76,7 @@ def run_variants(
     ]
     if out_dir is not None:
         if capacity:
-            frame = pd.concat(capacity, ignore_index=True)
-            atomic_write(out_dir / CAPACITY_FILE, lambda p: frame.to_parquet(p, index=False))
+            write_parquet(pd.concat(capacity, ignore_index=True), out_dir / CAPACITY_FILE)
         write_summary(summary, out_dir)
     return summary, results
 

@@ -7,6 +7,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -339,9 +340,9 @@ def write_result(result: Result, out_dir: Path) -> None:
     summary last: its presence marks the run finished. Events already streamed to the run's
     directory are not written again."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(out_dir / REPLICATES_FILE, lambda p: result.replicates.to_parquet(p, index=False))
+    write_parquet(result.replicates, out_dir / REPLICATES_FILE)
     if result.events_file != out_dir / EVENTS_FILE:
-        atomic_write(out_dir / EVENTS_FILE, lambda p: result.events.to_parquet(p, index=False))
+        write_parquet(result.events, out_dir / EVENTS_FILE)
     write_summary(result.summary, out_dir)
 
 
@@ -364,6 +365,11 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """A table as Parquet, whole or not at all."""
+    atomic_write(path, partial(pd.DataFrame.to_parquet, frame, index=False))
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:

@@ -12,7 +12,6 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from sim.distributions import children, replicate_seeds
 from sim.errors import ConfigError
 from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, serving_of, step_model
-from sim.results import atomic_write, machine_figures, write_summary
+from sim.results import machine_figures, write_parquet, write_summary
 from sim.summary import Summary
 from sim.traffic import traffic
 
@@ -51,7 +50,7 @@ class ServingResult:
         if self.capacity is not None:
             tables[CAPACITY_FILE] = self.capacity
         for name, frame in tables.items():
-            atomic_write(out_dir / name, partial(pd.DataFrame.to_parquet, frame, index=False))
+            write_parquet(frame, out_dir / name)
         write_summary(self.summary, out_dir)
 
 

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from sim.analysis import SWEEP_TABLE, is_finished, load
 from sim.errors import ConfigError
-from sim.results import atomic_write
+from sim.results import atomic_write, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def write_sweep_table(sweep_dir: Path) -> Path | None:
     except FileNotFoundError:  # no such directory, or no job in it
         return None
     parquet = sweep_dir / f"{SWEEP_TABLE}.parquet"
-    atomic_write(parquet, lambda p: table.to_parquet(p, index=False))
+    write_parquet(table, parquet)
     atomic_write(sweep_dir / f"{SWEEP_TABLE}.csv", lambda p: table.to_csv(p, index=False))
     failed = int(table["error"].notna().sum())
     log.info("sweep table: %d jobs (%d failed) in %s", len(table), failed, parquet)
