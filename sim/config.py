@@ -427,7 +427,7 @@ class SimConfig:
     horizon_days: float | None = None  # stop simulated time here; None runs until trained
     record_events: bool = True
     trace: bool = False  # also write trace.json: replicate 0's timeline (Chrome/Perfetto)
-    max_events: int = 5_000_000  # per replicate (a llama_405b replicate takes ~4,000): beyond, it
+    max_events: int = 5_000_000  # per replicate (a llama_405b replicate takes ~900): beyond, it
     # stops unfinished, so a job that can never finish (a failure rate far above its checkpoint
     # pace) ends in seconds and says so
     progress: bool = True

@@ -54,6 +54,8 @@ class Planned:
 
 
 class Target(Protocol):
+    @property
+    def deaf_until(self) -> float: ...
     def fail(self, failure: Failure) -> None: ...
     def planned_stop(self) -> None: ...
     def slow_down(self, slot: int, speed: float, duration_s: float) -> None: ...
@@ -88,6 +90,30 @@ def _every(env: simpy.Environment, delay: Callable[[], float], act: Callable[[],
     env.timeout(delay()).callbacks.append(fire)
 
 
+def _strikes(
+    env: simpy.Environment,
+    job: Target,
+    gap: Callable[[float], float],
+    unit: Callable[[float], int],
+    strike: Callable[[int], None],
+) -> None:
+    """Strike ``unit(t)`` at each failure time t, the next one ``gap(t)`` later, as a chain of
+    timeouts. Failures the job would ignore (before its ``deaf_until``) are drawn, in the same
+    order, without an event: skipping them leaves every stream and result as it was."""
+
+    def fire(_: simpy.Event) -> None:
+        at = env.now
+        strike(unit(at))
+        at += gap(at)
+        deaf_until = job.deaf_until
+        while at < deaf_until:
+            unit(at)
+            at += gap(at)
+        env.timeout(at - env.now).callbacks.append(fire)
+
+    env.timeout(gap(env.now)).callbacks.append(fire)
+
+
 def start_failures(
     env: simpy.Environment,
     job: Target,
@@ -109,9 +135,11 @@ def start_failures(
     if category.distribution == "exponential":
         mean_s = 1.0 / job_rate
         if category.scope in SERVER_SCOPES:
-            _every(env, lambda: rng.exponential(mean_s), lambda: strike(fleet.pick_slot(rng)))
+            _strikes(env, job, lambda _: rng.exponential(mean_s), lambda _: fleet.pick_slot(rng),
+                     strike)  # fmt: skip
         else:
-            _every(env, lambda: rng.exponential(mean_s), lambda: strike(int(rng.integers(n_units))))
+            _strikes(env, job, lambda _: rng.exponential(mean_s),
+                     lambda _: int(rng.integers(n_units)), strike)  # fmt: skip
         return
     draw = Sampler(
         category.distribution, n_units / job_rate, rng, category.shape, category.empirical
@@ -119,12 +147,13 @@ def start_failures(
     clocks = [(draw(), unit) for unit in range(n_units)]
     heapq.heapify(clocks)
 
-    def renew() -> None:
+    def renew(at: float) -> int:
+        """The unit whose clock ran out at ``at``; it starts anew (a renewal)."""
         unit = clocks[0][1]
-        heapq.heapreplace(clocks, (env.now + draw(), unit))  # a renewal: the unit starts anew
-        strike(unit)
+        heapq.heapreplace(clocks, (at + draw(), unit))
+        return unit
 
-    _every(env, lambda: clocks[0][0] - env.now, renew)
+    _strikes(env, job, lambda at: clocks[0][0] - at, renew, strike)
 
 
 def start_planned(env: simpy.Environment, job: Target, interval_s: float) -> None:

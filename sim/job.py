@@ -4,14 +4,16 @@ and rolls back.
 The job is always in one activity (a run of periodic checkpoint cycles, a training segment, a
 fixed wait, a wait for a spare) and holds one pending wake-up, the activity's end. An interruption
 (a ``Failure``, ``PLANNED``, ``SPEED``: the speed changed, ``STOP``: the horizon) settles the
-activity at the moment it arrives, booking what was done, and starts the next; the wake-up it
-replaced is ignored when it fires. So the job costs events at state changes only, never one per
-training step or per checkpoint, and no generator or SimPy interrupt per change.
+activity at the moment it arrives, booking what was done, and starts the next, whose end reuses
+a timeout already pending before it (``_wait_for``). So the job costs events at state changes
+only, never one per training step or per checkpoint, and no generator or SimPy interrupt per
+change.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import math
 from collections import Counter
@@ -41,6 +43,7 @@ from sim.storage import SharedStore
 
 STOP = object()
 SPEED = object()
+ALARM = object()  # the current activity ends at ``_ends_at``, on one of the job's timeouts
 PLANNED = Planned()
 MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
 
@@ -134,7 +137,9 @@ class TrainingJob:
         self.phase_training_s = [0.0] * len(phases)  # wall time spent training in each phase
         silent_window_s = max((c.detection_s for c in plan.categories if c.silent), default=0.0)
         self._points = RestorePoints(plan.work_s, silent_window_s)
-        self._wake: simpy.Event | None = None  # the current activity's end; others are stale
+        self._wake: object = None  # the current activity's end: an event, or ALARM (timed)
+        self._ends_at = math.inf  # the current activity's end when it is timed (ALARM)
+        self._alarms: list[float] = []  # when the job's pending timeouts fire (a heap)
         self._then: Callable[[], None] = self._next
         self._settle: Settle = lambda cause: False
         self._next()
@@ -152,6 +157,14 @@ class TrainingJob:
     @property
     def recovering(self) -> bool:
         return self._recovering and self.env.now < self._recovery_ends
+
+    @property
+    def deaf_until(self) -> float:
+        """Failures before this time change nothing: a recovery in front of training, known to
+        end then, ignores them when they may not strike recoveries (nothing ends it sooner)."""
+        if self._recovering and not self.plan.fail_during_recovery:
+            return self._recovery_ends if self._recovery_ends < math.inf else -math.inf
+        return -math.inf
 
     def fail(self, failure: Failure) -> None:
         if self.ended or (not self.plan.fail_during_recovery and self.recovering):
@@ -197,6 +210,31 @@ class TrainingJob:
         if event is self._wake:
             self._wake = None
             self._then()
+
+    def _wait_for(self, delay_s: float, then: Callable[[], None], settle: Settle) -> None:
+        """Make ``delay_s`` from now the current activity's end. A timeout of the job's already
+        pending by then is kept instead of adding one, and moved on when it fires early: an
+        interruption replaces the activity, and the timeout of the one it replaced would
+        otherwise fire for nothing (stale wake-ups were 44% of a replicate's events)."""
+        ends_at = self.env.now + delay_s  # the sum SimPy's own schedule does
+        self._wake, self._then, self._settle, self._ends_at = ALARM, then, settle, ends_at
+        if not self._alarms or self._alarms[0] > ends_at:
+            self._set_alarm(ends_at, delay_s)
+
+    def _set_alarm(self, at: float, delay_s: float) -> None:
+        heapq.heappush(self._alarms, at)
+        self.env.timeout(delay_s).callbacks.append(self._alarm)
+
+    def _alarm(self, _: simpy.Event) -> None:
+        heapq.heappop(self._alarms)  # timeouts fire in time order: this one is the earliest
+        if self._wake is not ALARM:
+            return
+        now, ends_at = self.env.now, self._ends_at
+        if now >= ends_at:
+            self._wake = None
+            self._then()
+        elif not self._alarms or self._alarms[0] > ends_at:
+            self._set_alarm(ends_at, ends_at - now)
 
     def _interrupt(self, cause: object) -> None:
         if self._settle(cause):
@@ -331,7 +369,7 @@ class TrainingJob:
         ``recovery`` (one wait fewer per failure): until then an interruption is the recovery's;
         once past, the recovery is booked when the activity ends or is interrupted."""
         if not recovery:
-            self._wait(self.env.timeout(length_s), then, settle)
+            self._wait_for(length_s, then, settle)
             return
         began = self.env.now
 
@@ -347,7 +385,7 @@ class TrainingJob:
                 self._recovered_at(recovery, began)
             then()
 
-        self._wait(self.env.timeout(start - began + length_s), then_after, settle_after)
+        self._wait_for(start - began + length_s, then_after, settle_after)
 
     def _recovery_interrupted(self, recovery: Steps, started: float, cause: object) -> bool:
         """An interruption during the recovery in front of training: a slowdown leaves the
@@ -738,7 +776,7 @@ class TrainingJob:
         total = sum(duration for _, duration in steps)
         if total > 0.0:
             delay = total if started is None else began + total - self.env.now
-            self._wait(self.env.timeout(delay), done, settle)
+            self._wait_for(delay, done, settle)
         else:
             done()
 

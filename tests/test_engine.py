@@ -248,7 +248,9 @@ def test_events_stream_to_disk_and_let_go_of_written_replicates(tmp_path: Path) 
 
 def test_a_replicate_stops_at_the_event_bound_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     """Issue 16: simulated time was bounded, work was not; sim.max_events bounds the events."""
+    # Stragglers: a replicate with them takes some 11,000 events, beyond the bound.
     config = sim.load_config("llama_405b", ["sim.replicates=2", "sim.max_events=1000",
+                                            "failures.stragglers.rate_per_1000_server_days=20",
                                             "sim.progress=false"])  # fmt: skip
     with caplog.at_level("WARNING"):
         result = sim.run(config)

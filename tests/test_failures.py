@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,8 @@ def category(**changes: object) -> Category:
 class Recorder:
     """Stands in for the job: records when failures strike and where."""
 
+    deaf_until = -math.inf  # hears every failure
+
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self.times: list[float] = []
@@ -49,14 +52,49 @@ class Recorder:
     def slow_down(self, slot: int, speed: float, duration_s: float) -> None: ...
 
 
-def stream(cat: Category, servers: int, until_s: float, seed: int = 0) -> Recorder:
+class DeafRecorder(Recorder):
+    """A job that ignores failures for ``deaf_s`` after each one it hears, as a recovery does
+    when failures may not strike it, and says so."""
+
+    def __init__(self, env: simpy.Environment, deaf_s: float) -> None:
+        super().__init__(env)
+        self.deaf_s = deaf_s
+        self.deaf_until = -math.inf
+
+    def fail(self, failure: Failure) -> None:
+        if self.env.now >= self.deaf_until:
+            super().fail(failure)
+            self.deaf_until = self.env.now + self.deaf_s
+
+
+def stream(
+    cat: Category, servers: int, until_s: float, seed: int = 0, target: Recorder | None = None
+) -> Recorder:
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
     fleet = Fleet(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
-    target = Recorder(env)
+    target = Recorder(env) if target is None else target
+    target.env = env
     start_failures(env, target, fleet, cat, rng)
     env.run(until=until_s)
     return target
+
+
+@pytest.mark.parametrize("distribution", ["exponential", "weibull"])
+def test_failures_a_deaf_job_would_ignore_are_drawn_without_events(distribution: str) -> None:
+    # Issue 13: skipping the failures that strike during a recovery (without an event each) must
+    # leave the failures that are heard, their times and their servers, as they were.
+    cat = category(distribution=distribution, shape=0.7, rate_per_server_s=1.0 / DAY)
+    heard = stream(cat, 64, 30 * DAY)
+    deaf = stream(cat, 64, 30 * DAY, target=DeafRecorder(simpy.Environment(), 3 * 3600.0))
+    kept, deaf_until = [], -math.inf
+    for time_s, slots in zip(heard.times, heard.slots, strict=True):
+        if time_s >= deaf_until:
+            kept.append((time_s, slots))
+            deaf_until = time_s + 3 * 3600.0
+    assert 0 < len(deaf.times) < 0.8 * len(heard.times)
+    assert deaf.slots == [slots for _, slots in kept]
+    assert deaf.times == pytest.approx([time_s for time_s, _ in kept], rel=1e-12)
 
 
 # -- the 54-day window of the Llama 3 paper ----------------------------------------------------

@@ -79,3 +79,5 @@ def test_lossless_job_matches_its_closed_form_with_and_without_failures_during_r
     assert wall == pytest.approx(expected, rel=0.01)
     assert failures == pytest.approx(rate * exposed, rel=0.01)
     assert all(o.seconds[Bucket.LOST_WORK] == 0.0 for o in outcomes)
+    # One event per failure heard: ignored failures and the wake-ups they replace cost none.
+    assert all(o.engine_events < sum(o.interruptions.values()) + 20 for o in outcomes)
