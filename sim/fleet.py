@@ -72,7 +72,10 @@ class FleetOutcome:
     engine_events: int = 0  # SimPy events processed: the engine's unit of cost
 
 
-class Fleet:
+class ServingFleet:
+    """The replicas serving one run's traffic (not ``sim.cluster.Fleet``, the training job's
+    servers)."""
+
     def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
         self.serving = serving_of(config)
         self.env = CountingEnvironment()

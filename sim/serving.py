@@ -21,7 +21,7 @@ import pandas as pd
 from sim.config import Config, ServingConfig
 from sim.distributions import children, replicate_seeds
 from sim.errors import ConfigError
-from sim.fleet import Fleet, FleetOutcome, downtime_s, failures_per_server_s, fleet_shape
+from sim.fleet import FleetOutcome, ServingFleet, downtime_s, failures_per_server_s, fleet_shape
 from sim.inference import StepModel, compute_path, replica_memory, serving_of, step_model
 from sim.results import machine_figures, write_parquet, write_summary
 from sim.summary import Summary
@@ -63,7 +63,7 @@ def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
         raise ConfigError("serving.duration_s", serving.duration_s, f"no request arrives at "
                           f"{serving.rate_per_s:g} per second; raise serving.duration_s or "
                           "serving.rate_per_s")  # fmt: skip
-    return Fleet(config, requests, np.random.default_rng(failure_seed)).run()
+    return ServingFleet(config, requests, np.random.default_rng(failure_seed)).run()
 
 
 def requests_frame(outcome: FleetOutcome, serving: ServingConfig, replicate: int) -> pd.DataFrame:
