@@ -20,7 +20,7 @@ from sim.distributions import replicate_seeds
 from sim.engine import simulate_replicate
 from sim.failures import Category
 from sim.montecarlo import replicate_outcomes
-from sim.plan import STALL_LIMIT, plan_job
+from sim.plan import STALL_LIMIT, JobPlan, plan_job
 
 HOUR = 3600.0
 
@@ -213,6 +213,31 @@ def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: in
     assert counted.interruptions == each.interruptions
     for bucket, seconds in each.seconds.items():
         assert counted.seconds[bucket] == pytest.approx(seconds, rel=1e-9, abs=1e-6), bucket
+
+
+@settings(deadline=None, derandomize=True)
+@given(p=plans(), seed=st.integers(0, 2**32 - 1))
+def test_failures_drawn_without_an_event_during_a_recovery_change_nothing(
+    p: JobPlan, seed: int
+) -> None:
+    # Issue 13: with failures kept out of recoveries, the sources draw those that would strike
+    # one without an event (TrainingJob.deaf_until); every figure must be as when each fires
+    # and is ignored, lemons, silent clocks, stragglers and planned stops included.
+    # Restarts of half an MTBF: many failures fall in a recovery.
+    p = dataclasses.replace(p, fail_during_recovery=False, restart_s=p.restart_s + p.job_mtbf_s / 2)
+    skipped = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sim.job.TrainingJob, "deaf_until", -math.inf)
+        each = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=True)
+    assert skipped.engine_events <= each.engine_events
+    assert skipped.wall_s == pytest.approx(each.wall_s, rel=1e-9, abs=1e-6)
+    assert (skipped.interruptions, skipped.planned) == (each.interruptions, each.planned)
+    assert (skipped.checkpoints, skipped.restores) == (each.checkpoints, each.restores)
+    for bucket, seconds in each.seconds.items():
+        assert skipped.seconds[bucket] == pytest.approx(seconds, rel=1e-9, abs=1e-6), bucket
+    assert [(e.kind, e.cause, e.server) for e in skipped.events] == [
+        (e.kind, e.cause, e.server) for e in each.events
+    ]
 
 
 def test_progress_off_a_terminal_is_a_line_now_and_then(capsys: pytest.CaptureFixture[str]) -> None:
