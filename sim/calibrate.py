@@ -43,7 +43,10 @@ SOURCES = {
     "nemotron4_340b": "Nemotron-4 340B report, Table 2",
     "dgxc_nemotron4_340b": "NVIDIA DGXC recipe Nemotron4 340B 24.11",
 }
-MEGATRON_BRIDGE = "Megatron-Bridge performance summary, NeMo 25.11, DGX-H100"
+NVIDIA_RECIPES = {
+    "megatron_bridge": "Megatron-Bridge performance summary, NeMo 25.11, DGX-H100",
+    "dgxc": "NVIDIA DGXC recipes Llama 3.1 (NeMo 24.12 70B, 24.09 405B), DGX-H100",
+}
 # Fitted constants and their search bounds; the rest of a device's constants are derived below or
 # stated assumptions in its YAML.
 BOUNDS = {"gemm_efficiency": (0.3, 1.0), "gemm_half_dim": (1.0, 4096.0)}
@@ -176,27 +179,28 @@ def validation_runs() -> list[Run]:
     return runs
 
 
-def megatron_bridge_runs() -> list[Run]:
-    """NVIDIA's Megatron-Bridge recipes on DGX-H100 in FP8 (``megatron_bridge_h100.csv``): the
-    catalogue's models with the published degrees, batch and sequence; published tokens per second
-    per GPU turned into step times (no FLOP formula involved)."""
+def nvidia_recipe_runs() -> list[Run]:
+    """NVIDIA's performance recipes on DGX-H100 (``nvidia_recipes_h100.csv``): the catalogue's
+    models with the published degrees, batch, sequence and precision; a published throughput per
+    GPU is turned into a step time (no FLOP formula involved)."""
     runs = []
-    for row in _records("megatron_bridge_h100.csv"):
+    for row in _records("nvidia_recipes_h100.csv"):
         model = load_config("llama_405b", [f"model={row.model}"]).model
         gpus, tp, pp, cp, vp = int(row.gpus), int(row.tp), int(row.pp), int(row.cp), int(row.vp)
-        chunks = pp * vp
         config = plan(
             "h100_sxm", model, seq_len=int(row.seq_len), gpus=gpus, batch=int(row.gbs),
             tp=tp, pp=pp, cp=cp, dp=gpus // (tp * pp * cp), ep=int(row.ep),
-            micro_batch_size=int(row.mbs), virtual_stages=vp, dtype="fp8", recompute="selective",
-            sequence_parallel=tp > 1, flash_attention=True, zero_stage=3 if row.fsdp else 1,
-            overlap_grad_reduce=True, overlap_param_gather=True, tp_overlap=0.0,
-            expert_imbalance=1.0, stage_io_freed=False,
-            fewer_layers_first_last=0 if model.layers % chunks == 0 else 1,
+            micro_batch_size=int(row.mbs), virtual_stages=vp, dtype=str(row.dtype),
+            recompute="selective", sequence_parallel=tp > 1, flash_attention=True,
+            zero_stage=3 if row.fsdp else 1, overlap_grad_reduce=True, overlap_param_gather=True,
+            tp_overlap=0.0, expert_imbalance=1.0, stage_io_freed=False,
+            fewer_layers_first_last=0 if model.layers % (pp * vp) == 0 else 1,
         )  # fmt: skip
-        published = int(row.gbs) * int(row.seq_len) / (float(row.tokens_per_s_per_gpu) * gpus)
-        label = f"{row.model} FP8 on {gpus:,} H100"
-        runs.append(Run(label, MEGATRON_BRIDGE, config, published))
+        published = float(row.published)
+        if row.unit == "tokens_per_s_per_gpu":
+            published = int(row.gbs) * int(row.seq_len) / (published * gpus)
+        label = f"{row.model} {str(row.dtype).upper()} on {gpus:,} H100 ({row.source})"
+        runs.append(Run(label, NVIDIA_RECIPES[str(row.source)], config, published))
     return runs
 
 
@@ -278,7 +282,7 @@ def main() -> None:
         print(f"{name}: derived from {DERIVED_FROM[name]}: " + ", ".join(
             f"{k}: {v:.4g}" for k, v in constants.items()))  # fmt: skip
     print("validation (out of sample, nothing fitted on these):")
-    for run in [*validation_runs(), *megatron_bridge_runs()]:
+    for run in [*validation_runs(), *nvidia_recipe_runs()]:
         print(
             f"  {run.label:42s} published {run.published_s:8.3f} s  predicted "
             f"{run.predicted_s():8.3f} s  error {run.error:+6.1%}  ({run.source})"

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import sim
-from sim.calibrate import llama3_runs, megatron_bridge_runs, plan
+from sim.calibrate import llama3_runs, nvidia_recipe_runs, plan
 from sim.config import ModelConfig
 from sim.errors import ConfigError
 from sim.memory import (
@@ -148,11 +148,12 @@ def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
         assert run.config.parallelism.virtual_stages == 8
 
 
-def test_nvidias_published_fp8_recipes_fit_in_80_gib() -> None:
-    # Megatron-Bridge performance summary, NeMo 25.11, DGX-H100 (sim/data/megatron_bridge_h100.csv):
-    # plans that ran on 80 GB H100s must fit here too, under the file's stated assumptions.
-    runs = megatron_bridge_runs()
-    assert len(runs) == 4
+def test_nvidias_published_recipes_fit_in_80_gib() -> None:
+    # Megatron-Bridge (NeMo 25.11) and DGXC (NeMo 24.09, 24.12) recipes on DGX-H100
+    # (sim/data/nvidia_recipes_h100.csv): plans that ran on 80 GB H100s must fit here too, under the
+    # file's stated assumptions.
+    runs = nvidia_recipe_runs()
+    assert len(runs) == 8
     for run in runs:
         memory = memory_per_device(run.config)
         assert memory.fits, f"{run.label}: {memory.describe()}"
