@@ -102,14 +102,15 @@ def _strikes(
     order, without an event: skipping them leaves every stream and result as it was."""
 
     def fire(_: simpy.Event) -> None:
-        at = env.now
-        strike(unit(at))
-        at += gap(at)
+        now = env.now
+        strike(unit(now))
+        at, delay = now, gap(now)
         deaf_until = job.deaf_until
-        while at < deaf_until:
+        while at + delay < deaf_until:
+            at += delay
             unit(at)
-            at += gap(at)
-        env.timeout(at - env.now).callbacks.append(fire)
+            delay = gap(at)
+        env.timeout(at - now + delay).callbacks.append(fire)  # delay itself when none was skipped
 
     env.timeout(gap(env.now)).callbacks.append(fire)
 
