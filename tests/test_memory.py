@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 import sim
-from sim.calibrate import llama3_runs, nvidia_recipe_runs, plan
+from sim.calibrate import Run, llama3_runs, nvidia_recipe_runs, plan
 from sim.config import ModelConfig
 from sim.errors import ConfigError
 from sim.memory import (
@@ -136,16 +136,20 @@ def test_full_per_device_total_adds_zero_states_and_korthikanti_activations() ->
     assert memory.fits
 
 
+def _all_fit_in_80_gib(runs: list[Run]) -> None:
+    for run in runs:
+        memory = memory_per_device(run.config)
+        assert memory.fits, f"{run.label}: {memory.describe()}"
+        assert memory.capacity_gib == 80
+
+
 def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
     # Llama 3 paper, Table 4, on the shipped plan: 8 one-slot chunks per stage, freed stage inputs
     # (Section 3.3.2).
     runs = llama3_runs()
     assert len(runs) == 3
-    for run in runs:
-        memory = memory_per_device(run.config)
-        assert memory.fits, f"{run.label}: {memory.describe()}"
-        assert memory.capacity_gib == 80
-        assert run.config.parallelism.virtual_stages == 8
+    assert all(run.config.parallelism.virtual_stages == 8 for run in runs)
+    _all_fit_in_80_gib(runs)
 
 
 def test_nvidias_published_recipes_fit_in_80_gib() -> None:
@@ -154,9 +158,7 @@ def test_nvidias_published_recipes_fit_in_80_gib() -> None:
     # file's stated assumptions.
     runs = nvidia_recipe_runs()
     assert len(runs) == 8
-    for run in runs:
-        memory = memory_per_device(run.config)
-        assert memory.fits, f"{run.label}: {memory.describe()}"
+    _all_fit_in_80_gib(runs)
 
 
 @pytest.mark.parametrize(
