@@ -16,6 +16,7 @@ import bisect
 import heapq
 import itertools
 import math
+from operator import itemgetter
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -354,7 +355,7 @@ class TrainingJob:
         """When an activity that comes after the steps of ``recovery`` begins."""
         if not recovery:
             return self.env.now
-        self._recovery_ends = self.env.now + sum(duration for _, duration in recovery)
+        self._recovery_ends = self.env.now + sum(map(itemgetter(1), recovery))
         return self._recovery_ends
 
     def _wait_from(
@@ -665,7 +666,7 @@ class TrainingJob:
         detect = ((Bucket.DETECTION, self._detection_s), (Bucket.DIAGNOSIS, self.plan.diagnosis_s))
         resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, restore_s))
         if self.spares.free >= len(self.missing):
-            self._swap_in_spares()
+            self._swap_in_spares(len(self.missing))
             self._resume((*detect, *resume))
         else:
             self._spend(detect, lambda: self._replace_missing(resume))
@@ -700,9 +701,10 @@ class TrainingJob:
         self._recovering = False
         self._recovery_ends = math.inf
 
-    def _swap_in_spares(self) -> None:
+    def _swap_in_spares(self, n: int) -> None:
+        """Put ``n`` free spares in the first ``n`` missing slots."""
         missing, spares = self.missing, self.spares
-        for _ in range(min(len(missing), spares.free)):
+        for _ in range(n):
             self.fleet.replace(missing.pop(0), spares.take())
 
     def _acquire_spare(self, then: Callable[[], None]) -> None:
@@ -805,7 +807,7 @@ class TrainingJob:
 
     def _regrow(self) -> None:
         """Elastic: take back free spares at a checkpoint, without a restart."""
-        self._swap_in_spares()
+        self._swap_in_spares(min(len(self.missing), self.spares.free))
         if self.pace.elastic < 1.0:
             self._set_elastic_speed()
 
