@@ -16,10 +16,10 @@ import bisect
 import heapq
 import itertools
 import math
-from operator import itemgetter
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple, cast
 
 import simpy
