@@ -193,7 +193,7 @@ def nvidia_recipe_runs() -> list[Run]:
             micro_batch_size=int(row.mbs), virtual_stages=vp, dtype=str(row.dtype),
             recompute="selective", sequence_parallel=tp > 1, flash_attention=True,
             zero_stage=3 if row.fsdp else 1, overlap_grad_reduce=True, overlap_param_gather=True,
-            tp_overlap=0.0, expert_imbalance=1.0, stage_io_freed=False,
+            tp_overlap=float(row.tp_overlap), expert_imbalance=1.0, stage_io_freed=False,
             fewer_layers_first_last=0 if model.layers % (pp * vp) == 0 else 1,
         )  # fmt: skip
         published = float(row.published)

@@ -199,7 +199,9 @@ class ParallelismConfig:
     flash_attention: bool = True  # fused attention (FlashAttention); False: scores in memory
     stage_io_freed: bool = False  # each chunk's received input is freed after forward (Llama 3)
     # What the framework overlaps with computation; the schedule bounds how much it can hide.
-    tp_overlap: float = 0.0  # share of TP collectives hidden (only where the framework does it)
+    # Share of the TP collectives the framework overlaps with the linear layers' GEMMs (1.0: all,
+    # as Megatron's userbuffers tp_comm_overlap); each runs beside its GEMM in tp chunks.
+    tp_overlap: float = 0.0
     overlap_grad_reduce: bool = True  # DP reduce-scatter behind the last micro-batch's backward
     overlap_param_gather: bool = True  # DP all-gather behind the first micro-batch's forward
 

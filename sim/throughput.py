@@ -13,8 +13,8 @@ collectives, the first stage's embedding and the last stage's logits and loss, a
 sends. The (p - 1) / v extra micro-batch slots are the interleaved 1F1B bubble, (p - 1) / (v m) of
 the ideal time. What the schedule can hide is hidden, no more: the DP gradient reduce-scatter behind
 the last micro-batch's backward, the weight all-gather behind the first micro-batch's forward,
-ZeRO-3's per-micro-batch gathers behind that micro-batch's compute, TP only the share the
-framework is configured to hide.
+ZeRO-3's per-micro-batch gathers behind that micro-batch's compute, and the share of TP the
+framework overlaps with the GEMMs, as a pipeline of chunks that leaves one chunk exposed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 from sim.collectives import link
-from sim.config import Config
+from sim.config import Config, ParallelismConfig
 from sim.memory import (
     PRECISIONS,
     microbatch_tokens,
@@ -34,7 +34,14 @@ from sim.memory import (
     stage_parameters,
 )
 from sim.model import kv_dim, model_flops_per_token, training_flops_per_token
-from sim.operators import device, embedding_time, layer_time, logits_time, optimizer_time
+from sim.operators import (
+    LayerTime,
+    device,
+    embedding_time,
+    layer_time,
+    logits_time,
+    optimizer_time,
+)
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,9 @@ def throughput(config: Config) -> Throughput:
     else:
         one = tp_link.all_reduce_s(par.tp, message)
         tp_fwd, tp_bwd = 2.0 * one, 2.0 * one
-    tp_layer = (tp_fwd * (2 if par.recompute == "full" else 1) + tp_bwd) * (1.0 - par.tp_overlap)
+    tp_comm = tp_fwd * (2 if par.recompute == "full" else 1) + tp_bwd
+    tp_layer = tp_exposed_s(tp_comm, layer, par)
+    tp_moe_layer = tp_exposed_s(tp_comm, moe_layer, par)
     # Context parallelism, all-gather based (Llama 3 paper, Section 3.3.2): gather the keys and
     # values of the whole sequence forward, reduce-scatter their gradients backward; exposed.
     cp_link = link(hw, par.tp * par.cp)
@@ -164,7 +173,7 @@ def throughput(config: Config) -> Throughput:
         stages.append(
             _Stage(
                 compute_s=compute,
-                tp_s=n * tp_layer,
+                tp_s=n_dense * tp_layer + n_moe * tp_moe_layer,
                 ep_s=n_moe * a2a_layer,
                 cp_s=n * cp_layer,
                 pp_s=pp_mb,
@@ -241,6 +250,19 @@ def expert_all_to_all_s(config: Config, tokens: float) -> float:
     servers = math.ceil(span / hw.devices_per_server)
     copies = min(k, model.max_servers_per_token or k)
     return link(hw, span).reduce_scatter_s(servers, tokens / par.tp * copies * per_copy)
+
+
+def tp_exposed_s(comm_s: float, layer: LayerTime, par: ParallelismConfig) -> float:
+    """The part of a layer's TP collectives (``comm_s``) that its compute does not hide. The
+    share ``tp_overlap`` the framework overlaps with the linear layers' GEMMs (Megatron's
+    userbuffers split each GEMM and its collective into chunks, one per TP rank in a ring) runs as
+    a two-stage pipeline of ``tp`` chunks: max(c, g) + min(c, g) / tp where the GEMMs alone take
+    g. So one chunk of the communication stays exposed, and more when the GEMMs are shorter; the
+    SMs the communication kernels take from the GEMMs are not counted."""
+    overlapped = par.tp_overlap * comm_s
+    window = layer.gemm_s * (4.0 / 3.0 if par.recompute == "full" else 1.0)  # + forward again
+    pipelined = max(overlapped, window) + min(overlapped, window) / par.tp - window
+    return comm_s - overlapped + pipelined
 
 
 def _exposed(comm_s: float, window_s: float, overlapped: bool) -> float:

@@ -13,8 +13,8 @@ from sim.calibrate import plan
 from sim.collectives import Link, link
 from sim.config import Config, ModelConfig
 from sim.memory import memory_per_device
-from sim.operators import device, layer_time
-from sim.throughput import expert_all_to_all_s, throughput
+from sim.operators import LayerTime, device, layer_time
+from sim.throughput import expert_all_to_all_s, throughput, tp_exposed_s
 
 
 def with_plan(config: Config, **changes: object) -> Config:
@@ -71,6 +71,39 @@ def test_sequence_parallel_tp_is_reduce_scatter_plus_all_gather_with_a_backward_
     assert sp / no_sp == pytest.approx(10 / 8)
     full = throughput(with_plan(config, sequence_parallel=True, recompute="full")).tp_comm_s
     assert full / sp == pytest.approx(14 / 10)  # recomputation repeats the 4 forward collectives
+
+
+@pytest.mark.parametrize(
+    ("comm_s", "gemm_s", "exposed_s"),
+    [
+        (2.0, 8.0, 2.0 / 4),  # the GEMMs cover all chunks but one
+        (8.0, 2.0, 8.0 - 2.0 + 2.0 / 4),  # communication-bound: the GEMMs hide their own length
+        (4.0, 4.0, 4.0 / 4),  # the two stages balanced
+    ],
+)
+def test_overlapped_tp_leaves_one_chunk_of_a_two_stage_pipeline_exposed(
+    comm_s: float, gemm_s: float, exposed_s: float
+) -> None:
+    # A pipeline of t chunks, communication beside the GEMMs, takes max(c, g) + min(c, g) / t.
+    config = sim.load_config("llama_405b")
+    layer = LayerTime(forward_s=9.0, backward_s=9.0, recompute_s=0.0, flops=1.0, gemm_s=gemm_s)
+    overlapped = with_plan(config, tp=4, tp_overlap=1.0, recompute="selective").parallelism
+    assert tp_exposed_s(comm_s, layer, overlapped) == pytest.approx(exposed_s)
+    half = dataclasses.replace(overlapped, tp_overlap=0.5)  # the other half stays in the open
+    assert tp_exposed_s(comm_s, layer, half) == pytest.approx(
+        comm_s / 2 + tp_exposed_s(comm_s / 2, layer, overlapped)
+    )
+    assert tp_exposed_s(comm_s, layer, dataclasses.replace(overlapped, tp_overlap=0.0)) == comm_s
+
+
+def test_overlapping_tp_shortens_the_step_by_the_tp_time_hidden_and_its_bubble_share() -> None:
+    config = sim.load_config("llama_405b")
+    exposed, overlapped = throughput(config), throughput(with_plan(config, tp_overlap=1.0))
+    assert 0.0 < overlapped.tp_comm_s < exposed.tp_comm_s / 2
+    micro_batches = exposed.step_time_s - exposed.dp_comm_s - exposed.optimizer_s - exposed.bubble_s
+    hidden = exposed.tp_comm_s - overlapped.tp_comm_s
+    saved = exposed.step_time_s - overlapped.step_time_s
+    assert saved == pytest.approx(hidden * (1 + exposed.bubble_s / micro_batches))
 
 
 def test_zero_3_gathers_weights_for_every_micro_batch() -> None:

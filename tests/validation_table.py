@@ -36,14 +36,9 @@ OFFLINE_SAMPLES_41 = 211_200  # v4.1: target_qps 80
 OFFLINE_SAMPLES_50 = 290_400  # v5.0: target_qps 110 (samples_per_query in its summary)
 LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
-# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv), all too slow.
-RECIPE_MISSES = {
-    "llama3_70b FP8 on 64 H100 (megatron_bridge)",
-    "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)",
-    "llama3_70b BF16 on 64 H100 (dgxc)",
-    "llama3_405b BF16 on 576 H100 (dgxc)",
-    "llama3_405b FP8 on 576 H100 (dgxc)",
-}
+# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow where no source
+# says the TP communication is overlapped and the experts' all-to-all is left exposed.
+RECIPE_MISSES = {"qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)"}
 # label, catalogue name, source, published total, published active and the unit it is rounded
 # to, and whether the vendor counts the input embedding table as active (DeepSeek does not).
 MOE_MODELS = [
