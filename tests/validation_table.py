@@ -38,7 +38,10 @@ LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
 # Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow where no source
 # says the TP communication is overlapped and the experts' all-to-all is left exposed.
-RECIPE_MISSES = {"qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)"}
+RECIPE_MISSES = {
+    "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)",
+    "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge_26)",
+}
 # label, catalogue name, source, published total, published active and the unit it is rounded
 # to, and whether the vendor counts the input embedding table as active (DeepSeek does not).
 MOE_MODELS = [
