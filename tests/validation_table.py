@@ -36,8 +36,8 @@ OFFLINE_SAMPLES_41 = 211_200  # v4.1: target_qps 80
 OFFLINE_SAMPLES_50 = 290_400  # v5.0: target_qps 110 (samples_per_query in its summary)
 LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
-# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow on Qwen3, whose H100
-# recipe does not overlap TP, with the experts' all-to-all left exposed.
+# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow on Qwen3, whose
+# H100 recipe does not overlap TP, with the experts' all-to-all left exposed.
 RECIPE_MISSES = {
     "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)",
     "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge_26)",
