@@ -93,7 +93,7 @@ class LayerTime:
     backward_s: float
     recompute_s: float  # forward work repeated in backward
     flops: float  # executed, all passes
-    gemm_s: float  # of which the linear layers' GEMMs, forward and backward
+    gemm_s: float  # of which the linear layers' GEMMs, all passes (as ``flops``)
 
     @property
     def total_s(self) -> float:
@@ -196,8 +196,9 @@ def layer_time(config: Config, dev: Device, *, moe: bool = False) -> LayerTime:
     forward = gemm_fwd + cast_fwd + attn_fwd + scores_fwd + memory_fwd
     backward = 2.0 * gemm_fwd + cast_bwd + attn_bwd + 2.0 * scores_fwd + 2.0 * memory_fwd
     recompute = forward if par.recompute == "full" else attn_recompute
-    flops = gemm_flops * (4.0 if par.recompute == "full" else 3.0) + attention_flops
-    return LayerTime(forward, backward, recompute, flops, 3.0 * gemm_fwd)
+    gemm_passes = 4.0 if par.recompute == "full" else 3.0  # full: the forward again
+    flops = gemm_flops * gemm_passes + attention_flops
+    return LayerTime(forward, backward, recompute, flops, gemm_passes * gemm_fwd)
 
 
 def logits_time(config: Config, dev: Device) -> float:

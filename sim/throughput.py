@@ -259,8 +259,7 @@ def tp_exposed_s(comm_s: float, layer: LayerTime, par: ParallelismConfig) -> flo
     a two-stage pipeline of ``tp`` chunks: max(c, g) + min(c, g) / tp where the GEMMs alone take
     g. So one chunk of the communication stays exposed, and more when the GEMMs are shorter; the
     SMs the communication kernels take from the GEMMs are not counted."""
-    overlapped = par.tp_overlap * comm_s
-    window = layer.gemm_s * (4.0 / 3.0 if par.recompute == "full" else 1.0)  # + forward again
+    overlapped, window = par.tp_overlap * comm_s, layer.gemm_s
     pipelined = max(overlapped, window) + min(overlapped, window) / par.tp - window
     return comm_s - overlapped + pipelined
 
