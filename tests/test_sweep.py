@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 from conftest import run_command, run_sweep
 from hydra import compose, initialize_config_dir
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 import sim
 from sim.analysis import load
+from sim.cli import BASIC_SWEEPER, preflight
 from sim.config import register_configs
 from sim.errors import ConfigError
 from sim.loading import CONF_DIR
@@ -110,6 +113,20 @@ def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith(f"error: {message}")
     assert not sweep_dir.exists()
+
+
+def test_hydra_does_not_compose_the_points_the_preflight_composed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The basic sweeper's own check composes every point before the first job (0.2 s a point);
+    # once the preflight has composed them all, a batch it would refuse passes it untouched.
+    sweeper = Plugins.instance().class_name_to_class[BASIC_SWEEPER]
+    hydras = Sweeper.validate_batch_is_legal
+    monkeypatch.setattr(sweeper, "validate_batch_is_legal", hydras)  # restored after the test
+    assert preflight(["-m", "hardware=h100_sxm,nope"]) is not None
+    assert sweeper.validate_batch_is_legal is hydras  # a refused sweep leaves Hydra's check on
+    assert preflight(["-m", "scenario=llama_405b", "checkpoint.interval_min=10,30"]) is None
+    sweeper.validate_batch_is_legal(object(), [["hardware=nope"]])  # Hydra's would raise
 
 
 def test_a_missing_launcher_plugin_names_the_extra(tmp_path: Path) -> None:
