@@ -386,9 +386,10 @@ class SloConfig:
 class ServingConfig:
     """Serving a model to a stream of requests: traffic, replicas, batching, precision, targets.
 
-    A replica is ``tp`` devices that hold one copy of the weights; the fleet is ``replicas`` of
-    them. ``rates_per_s`` and ``slos`` turn a run into a capacity search: the fewest replicas that
-    meet each SLO at each rate.
+    A replica is ``tp`` x ``pp`` devices that hold one copy of the weights (``pp`` pipeline
+    stages of ``tp`` devices each); the fleet is ``replicas`` of them. ``rates_per_s`` and
+    ``slos`` turn a run into a capacity search: the fewest replicas that meet each SLO at each
+    rate.
     """
 
     name: str = MISSING
@@ -402,11 +403,13 @@ class ServingConfig:
     output_tokens: LengthConfig = field(default_factory=LengthConfig)
     replicas: int = 1
     tp: int = 1  # devices per replica, tensor-parallel (across servers when more than one holds)
+    pp: int = 1  # pipeline stages per replica, each tp devices with layers / pp of the model
     router: Router = Router.least_loaded
     weights: Precision = Precision.bf16
     kv_cache: Precision = Precision.bf16
-    max_batch: int = 256  # requests running at once per replica (vLLM max_num_seqs)
-    max_batched_tokens: int = 8192  # tokens per iteration, decode plus prefill chunks
+    max_batch: int = 256  # requests running at once per replica (vLLM max_num_seqs), per
+    # micro-batch under pp (TensorRT-LLM's maxBatchSize: pp x max_batch run in all)
+    max_batched_tokens: int = 8192  # tokens per iteration (of a micro-batch), decode and prefill
     kv_memory_fraction: float = 0.9  # of the device memory left after weights and reserve
     step_overhead_ms: float = MISSING  # per iteration: scheduling, sampling, kernel launches
     load_weights_s: float = MISSING  # a restarted replica reloads its weights

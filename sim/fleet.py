@@ -2,10 +2,15 @@
 
 Servers fail with the same catalogue as training (``failures``): each category's rate is per
 server, and a failure takes down the replica on the struck server (every replica sharing it, when
-``serving.tp`` is below a server). A failed replica is back after detection, restart and a reload
-of its weights (``recovery.detection_s + recovery.restart_s + serving.load_weights_s``; a spare
-server is assumed to be at hand). Its requests start over elsewhere (``on_failure=retry``) or are
-lost (``drop``).
+its ``serving.tp`` x ``serving.pp`` devices are below a server). A replica of ``pp`` pipeline
+stages runs as ``pp`` streams of iterations, one per micro-batch in flight (``sim.inference``),
+each with its share of the cache and up to ``max_batch`` requests of its own (TensorRT-LLM:
+maxNumSequences = maxBatchSize x pp, NVIDIA/TensorRT-LLM cpp/tensorrt_llm/batch_manager/
+trtGptModel.h; the stream's share of the cache is fixed, where TensorRT-LLM's micro-batches
+draw on one pool); a failure takes all of them. A failed replica is back after detection,
+restart and a reload of its weights (``recovery.detection_s + recovery.restart_s +
+serving.load_weights_s``; a spare server is assumed to be at hand). Its requests start over
+elsewhere (``on_failure=retry``) or are lost (``drop``).
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ class FleetShape:
 
 def fleet_shape(config: Config) -> FleetShape:
     serving, per_server = serving_of(config), config.hardware.devices_per_server
-    if serving.tp <= per_server:
-        per = per_server // serving.tp
+    devices = serving.tp * serving.pp
+    if devices <= per_server:
+        per = per_server // devices
         return FleetShape(serving.replicas, math.ceil(serving.replicas / per), per, 1)
-    span = math.ceil(serving.tp / per_server)
+    span = math.ceil(devices / per_server)
     return FleetShape(serving.replicas, serving.replicas * span, 1, span)
 
 
@@ -81,10 +87,11 @@ class ServingFleet:
         self.env = CountingEnvironment()
         self.shape = fleet_shape(config)
         model, kv = step_model(config), replica_memory(config).kv_tokens
-        self.replicas = [
-            Replica(i, self.env, model, kv, self.serving.max_batch,
+        self.streams = streams = self.serving.pp  # per replica: its micro-batches in flight
+        self.replicas = [  # the streams, replica by replica; max_batch is per micro-batch
+            Replica(i, self.env, model, kv // streams, self.serving.max_batch,
                     self.serving.max_batched_tokens, self._done)
-            for i in range(self.shape.replicas)
+            for i in range(self.shape.replicas * streams)
         ]  # fmt: skip
         self.requests = [
             Request(i, float(t), int(p), int(o))
@@ -107,7 +114,7 @@ class ServingFleet:
             self.env.process(self._failures())
         self.env.run(until=self.finished)
         end = self.env.now
-        busy = sum(r.busy_s for r in self.replicas)
+        busy = sum(r.busy_s for r in self.replicas) / self.streams  # a stage serves each 1/pp
         down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
         failures = len(self.failed_at)
         return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed)
@@ -145,13 +152,14 @@ class ServingFleet:
                 struck = [server // self.shape.servers_per_replica]
             else:
                 per = self.shape.replicas_per_server
-                struck = list(range(server * per, min((server + 1) * per, len(self.replicas))))
+                struck = list(range(server * per, min((server + 1) * per, self.shape.replicas)))
             for index in struck:
-                replica = self.replicas[index]
-                if replica.up:
+                streams = self.replicas[index * self.streams : (index + 1) * self.streams]
+                if streams[0].up:
                     self.failed_at.append(self.env.now)
-                    self._lose(replica.fail())
-                    self.env.process(self._recover(replica))
+                    held = [r for stream in streams for r in stream.fail()]  # all down first
+                    self._lose(held)
+                    self.env.process(self._recover(streams))
 
     def _lose(self, held: list[Request]) -> None:
         for request in held:
@@ -164,8 +172,9 @@ class ServingFleet:
                 request.generated, request.first_token_s = 0, math.nan
                 self._route(request)
 
-    def _recover(self, replica: Replica) -> Generator[simpy.Event, None, None]:
+    def _recover(self, streams: list[Replica]) -> Generator[simpy.Event, None, None]:
         yield self.env.timeout(self._downtime)
-        replica.recover()
+        for stream in streams:
+            stream.recover()
         while self.backlog:
             self._route(self.backlog.popleft())

@@ -12,6 +12,11 @@ The same hardware figures as training (peaks, bandwidths, efficiencies in ``conf
   the KV cache read, the slower.
 - **Tensor parallelism**: two all-reduces of the tokens' hidden vectors per layer, the faster of a
   ring and a one-shot algorithm (small messages), over the link the replica spans.
+- **Pipeline parallelism** (``pp`` stages of ``tp`` devices): each stage holds layers / pp and its
+  share of the cache. The replica keeps ``pp`` micro-batches in flight (TensorRT-LLM's in-flight
+  batching with PP), each its own stream of iterations: one iteration of a micro-batch passes
+  every stage in turn, so it takes the whole model's time on one stage's devices plus the
+  pp - 1 sends of its hidden vectors, and each stage spends 1/pp of its time on it.
 - A fixed ``step_overhead_ms`` per iteration (scheduling, sampling, launches).
 
 So a decode step of B requests with C cached tokens in all takes ``alpha(B) + beta x C`` seconds:
@@ -91,11 +96,11 @@ def replica_memory(config: Config) -> ReplicaMemory:
     """Weights split over TP, the reserve, and the KV cache in the rest; refuse a replica whose
     weights do not fit or whose cache cannot hold one request of the longest lengths."""
     serving, hw, model = serving_of(config), config.hardware, config.model
-    tp = serving.tp
-    weights = parameter_count(model) * PRECISION_BYTES[serving.weights] / tp / GIB
+    tp, devices = serving.tp, serving.tp * serving.pp
+    weights = parameter_count(model) * PRECISION_BYTES[serving.weights] / devices / GIB
     free = hw.memory_gib - hw.memory_reserve_gib - weights
     kv_gib = max(0.0, free) * serving.kv_memory_fraction
-    per_token = kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp) / tp
+    per_token = kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp) / devices
     memory = ReplicaMemory(
         weights_gib=weights,
         reserve_gib=hw.memory_reserve_gib,
@@ -110,8 +115,8 @@ def replica_memory(config: Config) -> ReplicaMemory:
             "serving.tp",
             tp,
             f"a replica of {model.name} in {serving.weights} does not fit {hw.device}: "
-            f"{memory.describe()}; needs {need}; use more devices per replica (serving.tp), "
-            "smaller weights (serving.weights) or shorter requests",
+            f"{memory.describe()}; needs {need}; use more devices per replica (serving.tp, "
+            "serving.pp), smaller weights (serving.weights) or shorter requests",
         )
     return memory
 
@@ -135,6 +140,8 @@ class StepModel:
     tp: int
     link: Link
     overhead_s: float
+    stages: int = 1  # pipeline stages an iteration passes, one send between each two
+    stage_link: Link | None = None
 
     def weight_bytes(self, tokens: float) -> float:
         """Weights read by an iteration of ``tokens``: the dense part, and each MoE layer's experts
@@ -155,14 +162,19 @@ class StepModel:
         return max(compute, cached_tokens * self.kv_read_bytes_per_token / self.memory_bytes_per_s)
 
     def comm_s(self, tokens: float) -> float:
-        if self.tp <= 1 or tokens <= 0:
+        if tokens <= 0:
             return 0.0
         message = tokens * self.hidden_bytes
+        sends = 0.0
+        if self.stage_link is not None:
+            sends = (self.stages - 1) * self.stage_link.send_s(message)
+        if self.tp <= 1:
+            return sends
         each = min(
             self.link.all_reduce_s(self.tp, message),
             self.link.one_shot_all_reduce_s(self.tp, message),
         )
-        return self.allreduces * each
+        return self.allreduces * each + sends
 
     def step_s(
         self, decode: int, context: float, prefill: int = 0, prefill_pairs: float = 0.0,
@@ -273,6 +285,8 @@ def step_model(config: Config) -> StepModel:
         tp=tp,
         link=link(hw, tp),
         overhead_s=serving.step_overhead_ms / 1e3,
+        stages=serving.pp,
+        stage_link=link(hw, tp * serving.pp) if serving.pp > 1 else None,
     )  # fmt: skip
 
 

@@ -111,10 +111,11 @@ def format_serving(summary: Mapping[str, Any]) -> str:
     def ms(key: str) -> str:
         return "n/a" if s[key] is None else f"{s[key] * 1e3:,.0f} ms"
 
+    stages = f"{s['pp']} stages of " if s.get("pp", 1) > 1 else ""
     return "\n".join(
         [
             f"scenario {s['scenario']}: serving, {s['replicates']} replicates, seed {s['seed']}",
-            f"  fleet              {s['replicas']} replicas of {s['tp']} x {s['device']} "
+            f"  fleet              {s['replicas']} replicas of {stages}{s['tp']} x {s['device']} "
             f"({s['servers']} servers), {s['model']} weights in {s['weights']} "
             f"(multiplied in {s['compute_path']}), KV cache in {s['kv_cache']}",
             f"  memory per device  weights {s['memory_weights_gib']:.1f} + reserve "

@@ -228,6 +228,7 @@ def _validate_serving(config: Config) -> None:
         "serving.duration_s": serving.duration_s,
         "serving.replicas": serving.replicas,
         "serving.tp": serving.tp,
+        "serving.pp": serving.pp,
         "serving.max_batch": serving.max_batch,
         "serving.max_batched_tokens": serving.max_batched_tokens,
         "serving.slo_ttft_s": serving.slo_ttft_s,
@@ -276,6 +277,15 @@ def _validate_serving(config: Config) -> None:
     if serving.tp > per_server and serving.tp % per_server:
         raise ConfigError("serving.tp", serving.tp,
                           f"must be a multiple of {per_server} across servers")  # fmt: skip
+    devices = serving.tp * serving.pp
+    if (devices < per_server and per_server % devices) or (
+        devices > per_server and devices % per_server
+    ):
+        raise ConfigError("serving.pp", serving.pp, f"tp x pp = {devices} devices must divide "
+                          f"the {per_server} of a server or be a multiple of it")  # fmt: skip
+    if serving.pp > config.model.layers:
+        raise ConfigError("serving.pp", serving.pp,
+                          f"at most model.layers={config.model.layers} stages")  # fmt: skip
     for rate in serving.rates_per_s:
         _positive("serving.rates_per_s", rate)
     for name, slo in serving.slos.items():

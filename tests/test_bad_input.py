@@ -150,6 +150,12 @@ OVERRIDES = [
          "serving.trace=None: trace arrivals need a CSV path"),
         ("scenario=mlperf_llama2_70b serving.idle_power_fraction=1.5",
          "serving.idle_power_fraction=1.5: must lie in [0, 1]"),
+        ("scenario=mlperf_llama2_70b serving.pp=3",
+         "serving.pp=3: tp x pp = 6 devices must divide the 8 of a server"),
+        ("scenario=mlperf_llama2_70b serving.tp=8 serving.pp=128",
+         "serving.pp=128: at most model.layers=80 stages"),
+        ("scenario=mlperf_llama2_70b serving.pp=0",
+         "serving.pp=0: must be a positive finite number"),
         # Side-by-side variants: each one checked before any runs
         ("scenario=gpu_vs_cpu compare.cpu=[\"hardware=nope\"]",
          "compare.cpu: hardware=nope: no such option"),

@@ -18,6 +18,7 @@ import sim
 from sim.capacity import search
 from sim.config import Config, SloConfig
 from sim.errors import ConfigError
+from sim.fleet import ServingFleet
 from sim.inference import (
     PRECISION_BYTES,
     compute_path,
@@ -27,6 +28,7 @@ from sim.inference import (
 )
 from sim.model import NORM_PARAMETERS, matmul_parameters, moe_layers
 from sim.serving import prefill_s, requests_frame, run_serving, simulate
+from sim.traffic import traffic
 
 QUIET = ["sim.progress=false", "sim.replicates=1"]
 DATA = Path(sim.__file__).parent / "data"
@@ -194,6 +196,41 @@ def test_failed_replicas_retry_or_drop_their_requests(policy: str) -> None:
     else:
         assert summary["dropped"] > 0 and frame.loc[frame["dropped"], "ttft_s"].isna().all()
         assert summary["slo_attainment"] <= 1 - summary["dropped"] / summary["requests"]
+
+
+def test_pipeline_stages_split_weights_and_cache_as_tensor_parallelism_does() -> None:
+    # Llama 2 70B has 8 KV heads: neither two stages nor two TP ranks copy any of the cache.
+    staged, split = replica_memory(mlperf("serving.tp=1", "serving.pp=2")), replica_memory(mlperf())
+    assert staged.weights_gib == pytest.approx(split.weights_gib)
+    assert staged.kv_tokens == split.kv_tokens
+
+
+def test_a_pipelined_iteration_is_the_whole_model_on_one_stage_plus_its_sends() -> None:
+    staged = step_model(mlperf("serving.tp=1", "serving.pp=2"))
+    whole = step_model(mlperf("serving.tp=1"))  # one device's time for every layer
+    assert whole.stage_link is None and staged.stage_link is not None
+    send = staged.stage_link.send_s(1500 * 8192 * 2.0)  # the hidden vectors, BF16, once
+    assert staged.step_s(900, 400_000, 600, 180_000) == pytest.approx(
+        whole.step_s(900, 400_000, 600, 180_000) + send
+    )
+
+
+def test_a_failure_takes_every_micro_batch_stream_of_its_replica() -> None:
+    config = mlperf(
+        "serving.tp=1", "serving.pp=2", "serving.replicas=4", "failures=node_rate",
+        "failures.rate_per_1000_server_days=2e6", "recovery.restart_s=5",
+        "serving.load_weights_s=5", "recovery.detection_s=1", "serving.requests=2000",
+    )  # fmt: skip
+    arrivals = traffic(config.serving, np.random.default_rng(0))
+    fleet = ServingFleet(config, arrivals, np.random.default_rng(1))
+    assert len(fleet.replicas) == 8
+    assert fleet.replicas[0].kv_tokens == replica_memory(config).kv_tokens // 2
+    outcome = fleet.run()
+    assert outcome.failures > 0
+    # One server holds all four replicas (2 devices each): every failure downs each of them
+    # once, counted per replica, never per stream.
+    assert outcome.failures % 4 == 0
+    assert not any(math.isnan(r.finish_s) for r in outcome.requests)  # retried, all finish
 
 
 def test_a_replica_too_big_for_its_devices_is_refused_with_the_breakdown() -> None:
