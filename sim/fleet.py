@@ -89,7 +89,7 @@ class ServingFleet:
         model, kv = step_model(config), replica_memory(config).kv_tokens
         self.streams = streams = self.serving.pp  # per replica: its micro-batches in flight
         self.replicas = [  # the streams, replica by replica; max_batch is per micro-batch
-            Replica(i, self.env, model, kv // streams, self.serving.max_batch,
+            Replica(i // streams, self.env, model, kv // streams, self.serving.max_batch,
                     self.serving.max_batched_tokens, self._done)
             for i in range(self.shape.replicas * streams)
         ]  # fmt: skip

@@ -93,8 +93,8 @@ class ReplicaMemory:
 
 
 def replica_memory(config: Config) -> ReplicaMemory:
-    """Weights split over TP, the reserve, and the KV cache in the rest; refuse a replica whose
-    weights do not fit or whose cache cannot hold one request of the longest lengths."""
+    """Weights split over TP and PP, the reserve, and the KV cache in the rest; refuse a replica
+    whose weights do not fit or whose cache cannot hold one request of the longest lengths."""
     serving, hw, model = serving_of(config), config.hardware, config.model
     tp, devices = serving.tp, serving.tp * serving.pp
     weights = parameter_count(model) * PRECISION_BYTES[serving.weights] / devices / GIB

@@ -231,6 +231,7 @@ def test_a_failure_takes_every_micro_batch_stream_of_its_replica() -> None:
     # once, counted per replica, never per stream.
     assert outcome.failures % 4 == 0
     assert not any(math.isnan(r.finish_s) for r in outcome.requests)  # retried, all finish
+    assert {r.replica for r in outcome.requests} == {0, 1, 2, 3}  # replicas, not their streams
 
 
 def test_a_replica_too_big_for_its_devices_is_refused_with_the_breakdown() -> None:
