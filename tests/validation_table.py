@@ -42,9 +42,22 @@ MLPERF_50 = (
 # Server min_duration 3,600,000 ms (the PP2 configs' value; TP2's is 2,400,000) at 107 requests/s.
 V50_LAYOUT = ["serving.tp=1", "serving.pp=2", "serving.max_batch=1024",
               "serving.max_batched_tokens=1024", "serving.kv_memory_fraction=0.95"]  # fmt: skip
+# The same release on 8x H200 SXM (named by no issue; logs in closed/NVIDIA/results/
+# H200-SXM-141GBx8_TRT/llama2-70b-99/: Offline mlperf_log_summary.txt, Server mlperf_log_detail.txt
+# result_completed_tokens_per_second): eight one-GPU replicas, batch 2048, max_num_tokens 1536
+# (NVIDIA's H200_SXM_141GBx1 config, offline_expected_qps 14.4 and server_target_qps 14.28 per
+# GPU, which the logs' targets 115.2 and 114.24 are x 8). Its KV-cache share is not in the config:
+# the scenario's 0.9 (an assumption) stands.
+MLPERF_50_H200 = (
+    "MLPerf Inference v5.0, NVIDIA, closed, H200-SXM-141GBx8_TRT, llama2-70b-99 "
+    "(scenario mlperf_llama2_70b on hardware=h200_sxm, 8 one-GPU replicas)"
+)
+H200_LAYOUT = ["hardware=h200_sxm", "serving.tp=1", "serving.replicas=8", "serving.max_batch=2048",
+               "serving.max_batched_tokens=1536"]  # fmt: skip
 # Loadgen's Offline query, from each log: expected samples per second x 2,400 s x 1.1.
 OFFLINE_SAMPLES_41 = 211_200  # v4.1: target_qps 80
 OFFLINE_SAMPLES_50 = 290_400  # v5.0: target_qps 110 (samples_per_query in its summary)
+OFFLINE_SAMPLES_50_H200 = 304_128  # v5.0 on H200: target_qps 115.2
 LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
 # Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow on Qwen3, whose
@@ -209,24 +222,26 @@ def rows() -> list[Row]:
 
 
 def serving_rows() -> list[Row]:
-    """Issue 15's published serving measurements, and two sets named by no issue: NVIDIA's
-    MLPerf v5.0 result on the same DGX H100 (newer TensorRT-LLM, in pipeline pairs) and NVIDIA
-    NIM's single-stream figures. None of them fitted a constant: the step time uses the training
-    catalogue's."""
+    """Issue 15's published serving measurements, and three sets named by no issue: NVIDIA's
+    MLPerf v5.0 results on the same DGX H100 (newer TensorRT-LLM, in pipeline pairs) and on 8x
+    H200, and NVIDIA NIM's single-stream figures. None of them fitted a constant: the step time
+    uses the training catalogue's."""
     base = ["sim.progress=false"]
-    offline_41, offline_50 = (
+    runs = (([], OFFLINE_SAMPLES_41), (V50_LAYOUT, OFFLINE_SAMPLES_50),
+            (H200_LAYOUT, OFFLINE_SAMPLES_50_H200))  # fmt: skip
+    offline_41, offline_50, offline_h200 = (
         measure(
             sim.load_config(
                 "mlperf_llama2_70b",
                 [*base, *layout, "serving.arrivals=offline", f"serving.requests={samples}"],
             )
         )["tokens_per_s"]
-        for layout, samples in (([], OFFLINE_SAMPLES_41), (V50_LAYOUT, OFFLINE_SAMPLES_50))
+        for layout, samples in runs
     )
-    server_41, server_50 = (
+    server_41, server_50, server_h200 = (
         max_rate(sim.load_config("mlperf_llama2_70b", [*base, *layout, "serving.rate_per_s=50",
                  "serving.requests=null", "serving.duration_s=600"]), steps=7)[1]["tokens_per_s"]
-        for layout in ([], V50_LAYOUT)
+        for layout, _ in runs
     )  # fmt: skip
     epyc = sim.load_config("mlperf_llama2_70b", [*base, "serving=single_stream", "model=llama3_70b",
                            "hardware=epyc_9175f", "failures=cpu_host"])  # fmt: skip
@@ -246,6 +261,10 @@ def serving_rows() -> list[Row]:
             offline_50, 0.15),
         Row(f"Llama 2 70B on 8x H100, {server}, output tokens/s", MLPERF_50, 31106.28,
             server_50, 0.15, miss=True),
+        Row("Llama 2 70B on 8x H200, Offline, output tokens/s", MLPERF_50_H200, 34988.2,
+            offline_h200, 0.15),
+        Row(f"Llama 2 70B on 8x H200, {server}, output tokens/s", MLPERF_50_H200, 33071.5,
+            server_h200, 0.15, miss=True),
         Row("Llama 3.1 70B f16 on dual EPYC 9175F, llama.cpp single-stream decode, tokens/s",
             LLAMA_CPP, 4.31, 1.0 / unloaded_latency(epyc)[1], 0.15),
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), 5,000-token prompt, TTFT at concurrency 1",
