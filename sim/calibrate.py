@@ -46,6 +46,7 @@ SOURCES = {
 NVIDIA_RECIPES = {
     "megatron_bridge": "Megatron-Bridge performance summary, NeMo 25.11, DGX-H100",
     "megatron_bridge_26": "Megatron-Bridge performance summary, NeMo 26.02, DGX-H100",
+    "megatron_bridge_b200": "Megatron-Bridge performance summary, NeMo 25.11, DGX-B200",
     "dgxc": "NVIDIA DGXC recipes Llama 3.1 (NeMo 24.12 70B, 24.09 405B), DGX-H100",
 }
 # Fitted constants and their search bounds; the rest of a device's constants are derived below or
@@ -181,15 +182,15 @@ def validation_runs() -> list[Run]:
 
 
 def nvidia_recipe_runs() -> list[Run]:
-    """NVIDIA's performance recipes on DGX-H100 (``nvidia_recipes_h100.csv``): the catalogue's
-    models with the published degrees, batch, sequence and precision; a published throughput per
-    GPU is turned into a step time (no FLOP formula involved)."""
+    """NVIDIA's performance recipes on DGX-H100 and DGX-B200 (``nvidia_recipes.csv``): the
+    catalogue's models with the published degrees, batch, sequence and precision; a published
+    throughput per GPU is turned into a step time (no FLOP formula involved)."""
     runs = []
-    for row in _records("nvidia_recipes_h100.csv"):
+    for row in _records("nvidia_recipes.csv"):
         model = load_config("llama_405b", [f"model={row.model}"]).model
         gpus, tp, pp, cp, vp = int(row.gpus), int(row.tp), int(row.pp), int(row.cp), int(row.vp)
         config = plan(
-            "h100_sxm", model, seq_len=int(row.seq_len), gpus=gpus, batch=int(row.gbs),
+            str(row.hardware), model, seq_len=int(row.seq_len), gpus=gpus, batch=int(row.gbs),
             tp=tp, pp=pp, cp=cp, dp=gpus // (tp * pp * cp), ep=int(row.ep),
             micro_batch_size=int(row.mbs), virtual_stages=vp, dtype=str(row.dtype),
             recompute="selective", sequence_parallel=tp > 1, flash_attention=True,
@@ -200,7 +201,8 @@ def nvidia_recipe_runs() -> list[Run]:
         published = float(row.published)
         if row.unit == "tokens_per_s_per_gpu":
             published = int(row.gbs) * int(row.seq_len) / (published * gpus)
-        label = f"{row.model} {str(row.dtype).upper()} on {gpus:,} H100 ({row.source})"
+        device = config.hardware.device.split()[0]  # H100, B200
+        label = f"{row.model} {str(row.dtype).upper()} on {gpus:,} {device} ({row.source})"
         runs.append(Run(label, NVIDIA_RECIPES[str(row.source)], config, published))
     return runs
 

@@ -136,11 +136,11 @@ def test_full_per_device_total_adds_zero_states_and_korthikanti_activations() ->
     assert memory.fits
 
 
-def _all_fit_in_80_gib(runs: list[Run]) -> None:
+def _all_fit(runs: list[Run], capacity_gib: float) -> None:
     for run in runs:
         memory = memory_per_device(run.config)
         assert memory.fits, f"{run.label}: {memory.describe()}"
-        assert memory.capacity_gib == 80
+        assert memory.capacity_gib == capacity_gib
 
 
 def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
@@ -149,16 +149,22 @@ def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
     runs = llama3_runs()
     assert len(runs) == 3
     assert all(run.config.parallelism.virtual_stages == 8 for run in runs)
-    _all_fit_in_80_gib(runs)
+    _all_fit(runs, 80)
 
 
-def test_nvidias_published_recipes_fit_in_80_gib() -> None:
-    # Megatron-Bridge (NeMo 25.11, 26.02) and DGXC (NeMo 24.09, 24.12) recipes on DGX-H100
-    # (sim/data/nvidia_recipes_h100.csv): plans that ran on 80 GB H100s must fit here too, under the
-    # file's stated assumptions.
+def test_nvidias_published_recipes_fit_their_devices() -> None:
+    # Megatron-Bridge (NeMo 25.11, 26.02) and DGXC (NeMo 24.09, 24.12) recipes on DGX-H100 and
+    # DGX-B200 (sim/data/nvidia_recipes.csv): plans that ran on 80 GB H100s and 180 GB B200s must
+    # fit here too, under the file's stated assumptions.
     runs = nvidia_recipe_runs()
-    assert len(runs) == 11
-    _all_fit_in_80_gib(runs)
+    assert len(runs) == 13
+    by_device = {
+        80: [r for r in runs if "H100" in r.label],
+        180: [r for r in runs if "B200" in r.label],
+    }
+    assert sum(map(len, by_device.values())) == 13
+    for capacity, device_runs in by_device.items():
+        _all_fit(device_runs, capacity)
 
 
 @pytest.mark.parametrize(

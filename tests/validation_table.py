@@ -60,7 +60,7 @@ OFFLINE_SAMPLES_50 = 290_400  # v5.0: target_qps 110 (samples_per_query in its s
 OFFLINE_SAMPLES_50_H200 = 304_128  # v5.0 on H200: target_qps 115.2
 LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
-# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes_h100.csv): too slow on Qwen3, whose
+# Known misses among NVIDIA's recipes (sim/data/nvidia_recipes.csv): too slow on Qwen3, whose
 # H100 recipe does not overlap TP, with the experts' all-to-all left exposed.
 RECIPE_MISSES = {
     "qwen3_235b_a22b FP8 on 256 H100 (megatron_bridge)",
@@ -197,8 +197,9 @@ def rows() -> list[Row]:
             for run in make()
         ],
         *[_step_row(run, 0.15, "validation") for run in validation_runs()],
-        # NVIDIA's recipes overlap TP communication and the experts' all-to-all, which these rows
-        # assume exposed (stated in nvidia_recipes_h100.csv): five of the eight miss, too slow.
+        # NVIDIA's recipes on H100 and B200 (nvidia_recipes.csv), TP overlapped where the recipe
+        # does it; the Qwen3 rows leave the experts' all-to-all exposed, which their recipe
+        # overlaps: both miss, too slow (RECIPE_MISSES).
         *[_step_row(run, 0.15, "validation", miss=run.label in RECIPE_MISSES) for run in recipes],
         *[_speedup_row(bf16, fp8) for bf16, fp8 in _precision_pairs(recipes)],
         *serving_rows(),
