@@ -47,6 +47,7 @@ NVIDIA_RECIPES = {
     "megatron_bridge": "Megatron-Bridge performance summary, NeMo 25.11, DGX-H100",
     "megatron_bridge_26": "Megatron-Bridge performance summary, NeMo 26.02, DGX-H100",
     "megatron_bridge_b200": "Megatron-Bridge performance summary, NeMo 25.11, DGX-B200",
+    "megatron_bridge_26_b200": "Megatron-Bridge performance summary, NeMo 26.02, DGX-B200",
     "dgxc": "NVIDIA DGXC recipes Llama 3.1 (NeMo 24.12 70B, 24.09 405B), DGX-H100",
 }
 # Fitted constants and their search bounds; the rest of a device's constants are derived below or

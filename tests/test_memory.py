@@ -157,12 +157,12 @@ def test_nvidias_published_recipes_fit_their_devices() -> None:
     # DGX-B200 (sim/data/nvidia_recipes.csv): plans that ran on 80 GB H100s and 180 GB B200s must
     # fit here too, under the file's stated assumptions.
     runs = nvidia_recipe_runs()
-    assert len(runs) == 13
+    assert len(runs) == 14
     by_device = {
         80: [r for r in runs if "H100" in r.label],
         180: [r for r in runs if "B200" in r.label],
     }
-    assert sum(map(len, by_device.values())) == 13
+    assert sum(map(len, by_device.values())) == 14
     for capacity, device_runs in by_device.items():
         _all_fit(device_runs, capacity)
 
