@@ -111,7 +111,7 @@ def format_serving(summary: Mapping[str, Any]) -> str:
     def ms(key: str) -> str:
         return "n/a" if s[key] is None else f"{s[key] * 1e3:,.0f} ms"
 
-    stages = f"{s['pp']} stages of " if s.get("pp", 1) > 1 else ""
+    stages = f"{s['pp']} stages of " if s["pp"] > 1 else ""
     return "\n".join(
         [
             f"scenario {s['scenario']}: serving, {s['replicates']} replicates, seed {s['seed']}",
