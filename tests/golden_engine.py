@@ -40,6 +40,9 @@ CASES: dict[str, tuple[str, list[str]]] = {
                               "failures.lemons.rate_multiplier=20", "failures.retire_after=3"]),
     "phases": ("multilingual_switch", ["workload.loader_cores_per_server=1"]),
     "horizon": ("llama_405b", ["sim.horizon_days=1.5"]),
+    "lossless": ("llama_405b", [SHORT, "checkpoint.policy=lossless"]),
+    "lossless_deaf": ("llama_405b", [SHORT, "checkpoint.policy=lossless",
+                                     "recovery.fail_during_recovery=false"]),
 }  # fmt: skip
 
 
