@@ -98,7 +98,8 @@ class SparePool:
 
     @property
     def free(self) -> int:
-        self.settle()
+        if self._repairs and self._repairs[0][0] <= self._env.now:
+            self.settle()
         return len(self._free)
 
     def take(self) -> int:

@@ -65,7 +65,7 @@ class Cycle(NamedTuple):
     first_persist: int  # which of the run's checkpoints (from 1) is persisted first
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """Training up to the next checkpoint, and its write; split into pieces at phase ends."""
 
@@ -113,6 +113,12 @@ class TrainingJob:
         self._planned_pending = False
         self._planned_queued = 0  # stops that came during another stop's maintenance
         self._detection_s = plan.detection_s
+        self._deaf_in_recovery = not plan.fail_during_recovery
+        self._diagnosis = (Bucket.DIAGNOSIS, plan.diagnosis_s)
+        self._restarts: dict[str, Steps] = {  # by the level of the point restored
+            level: ((Bucket.RESTART, plan.restart_s), (Bucket.RESTORE, restore_s))
+            for level, restore_s in ((MEMORY, plan.memory_restore_s), (STORAGE, plan.restore_s))
+        }
         self.policy = make_policy(
             plan.policy,
             plan.interval_s,
@@ -168,7 +174,7 @@ class TrainingJob:
         return -math.inf
 
     def fail(self, failure: Failure) -> None:
-        if self.ended or (not self.plan.fail_during_recovery and self.recovering):
+        if self.finished.triggered or (self._deaf_in_recovery and self.recovering):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
             # Silent corruption: the job trains on until it is noticed ``detection_s`` later.
@@ -253,7 +259,7 @@ class TrainingJob:
 
     def _next(self) -> None:
         """Start what comes next: recovery, maintenance, or training."""
-        if self.done:
+        if self.remaining_s <= 0.0:
             self.log.record(self.env.now, "training_done", "", -1, 0.0)
             self.finished.succeed()
         elif self._recovering:
@@ -313,7 +319,7 @@ class TrainingJob:
             checkpoint = policy.next(self.env.now)
             interval, write_s, memory = checkpoint.interval_s, checkpoint.stall_s, False
             every, first = int(checkpoint.persist), 1
-        straggler, data = self.pace.straggler, self.pace.data(self._phase or 0)
+        straggler, data = self.pace.straggler, self.pace.data[self._phase or 0]
         speed = straggler * data
         train_wall = interval / speed
         cycle_wall = train_wall + write_s
@@ -493,7 +499,7 @@ class TrainingJob:
         left = segment.segment_s - segment.done_s
         piece = min(left, ends[phase] - position)
         last = piece >= left
-        straggler, elastic, data = self.pace.straggler, self.pace.elastic, self.pace.data(phase)
+        straggler, elastic, data = self.pace.straggler, self.pace.elastic, self.pace.data[phase]
         speed = straggler * elastic * data
         train_wall = piece / speed
         tail = segment.write_left if last else 0.0
@@ -598,30 +604,31 @@ class TrainingJob:
     # -- failures and recovery ----------------------------------------------------------------
 
     def _on_failure(self, failure: Failure) -> None:
+        now = self.env.now
         self.interruptions[failure.cause] += 1
-        self.policy.failed(self.env.now)
+        self.policy.failed(now)
         self._generation += 1
-        # Back to the newest restore point the failure left: a lost server takes its in-memory
-        # copy with it unless a peer holds one; a corruption found late rules out later points.
-        memory_lost = failure.swap and bool(failure.slots) and not self.plan.peer_replica
         late = not math.isnan(failure.corrupted_at)
-        lossless = not self._loses_work
-        if lossless:  # the upper bound: every second trained is kept, corrupted or not
-            productive = self.ledger.seconds[Bucket.PRODUCTIVE]
-            now = RestorePoint(self.env.now, self.plan.work_s - productive, productive, STORAGE)
-            self._points.reset(now)
-        point, lost_s = self._roll_back(
-            memory_lost=memory_lost,
-            corrupted_at=failure.corrupted_at if late and not lossless else None,
-        )
-        self._restore_level = point.level
+        if self._loses_work:
+            # Back to the newest restore point the failure left: a lost server takes its
+            # in-memory copy with it unless a peer holds one; a corruption found late rules out
+            # later points.
+            point, lost_s = self._roll_back(
+                memory_lost=failure.swap and bool(failure.slots) and not self.plan.peer_replica,
+                corrupted_at=failure.corrupted_at if late else None,
+            )
+            self._restore_level = point.level
+        else:  # the upper bound: every second trained is kept, corrupted or not; no restore
+            # point is needed, the job resumes where it stood
+            self.remaining_s = self.plan.work_s - self.ledger.seconds[Bucket.PRODUCTIVE]
+            self._phase = None
+            lost_s = 0.0
         # A corruption found late was detected while training: that time is already lost.
         self._detection_s = 0.0 if late else failure.detection_s
         slots = failure.slots
         servers = list(map(self.fleet.slot_server.__getitem__, slots))
         if self.log.enabled:
-            self.log.record(self.env.now, "failure", failure.cause, servers[0] if servers else -1,
-                            lost_s)  # fmt: skip
+            self.log.record(now, "failure", failure.cause, servers[0] if servers else -1, lost_s)
         if failure.swap and servers:
             failures, missing = self.fleet.failures, self.missing
             for slot, server in zip(slots, servers, strict=True):
@@ -660,11 +667,8 @@ class TrainingJob:
         restore. A failure at any point starts recovery over; spares already in stay. With
         enough spares free, the swap is decided now and the four steps are one wait (the same
         spares would be taken after diagnosis: returns from repair join the back of the pool)."""
-        restore_s = (
-            self.plan.memory_restore_s if self._restore_level == MEMORY else self.plan.restore_s
-        )
-        detect = ((Bucket.DETECTION, self._detection_s), (Bucket.DIAGNOSIS, self.plan.diagnosis_s))
-        resume = ((Bucket.RESTART, self.plan.restart_s), (Bucket.RESTORE, restore_s))
+        detect = ((Bucket.DETECTION, self._detection_s), self._diagnosis)
+        resume = self._restarts[self._restore_level]
         if self.spares.free >= len(self.missing):
             self._swap_in_spares(len(self.missing))
             self._resume((*detect, *resume))
@@ -687,8 +691,10 @@ class TrainingJob:
         """The last steps of a recovery, and the training after them in the same wait when
         the policy's next checkpoint does not depend on when it is asked for."""
         cycles = self._cycles_ahead()
-        if cycles >= MIN_CYCLES or isinstance(self.policy, Periodic):  # its next checkpoint
-            self._train(cycles, recovery)  # does not change during the recovery
+        if cycles >= MIN_CYCLES:
+            self._train_cycles(cycles, recovery)
+        elif isinstance(self.policy, Periodic):  # its next checkpoint does not change meanwhile
+            self._train_segment(recovery=recovery)
         else:
             self._spend(recovery, self._recovered)
 
