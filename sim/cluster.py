@@ -39,16 +39,17 @@ class Fleet:
     def size(self) -> int:
         return len(self.slot_server)
 
-    def pick_slot(self, rng: np.random.Generator) -> int:
+    def pick_slot(self, uniform: Callable[[], float]) -> int:
         """A uniformly drawn slot, except that a lemon is ``multiplier`` times as likely; the
-        job-wide rate is what the category says, lemons take a larger share of it."""
-        n, lemons = self.size, len(self._lemon_slots)
+        job-wide rate is what the category says, lemons take a larger share of it. ``uniform``
+        draws on [0, 1); int(u * n) < n for every such double u and n < 2**53."""
+        n, lemons = len(self.slot_server), len(self._lemon_slots)
         if lemons == 0 or self.multiplier == 1.0:
-            return int(rng.integers(n))
-        if rng.random() < lemons * self.multiplier / (n - lemons + lemons * self.multiplier):
-            return self._lemon_slots[int(rng.integers(lemons))]
+            return int(uniform() * n)
+        if uniform() < lemons * self.multiplier / (n - lemons + lemons * self.multiplier):
+            return self._lemon_slots[int(uniform() * lemons)]
         while True:  # lemons are few: rejection is cheap
-            slot = int(rng.integers(n))
+            slot = int(uniform() * n)
             if self.slot_server[slot] not in self.lemons:
                 return slot
 

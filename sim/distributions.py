@@ -1,4 +1,4 @@
-"""Mean-matched time distributions from scipy.stats, and a fast batched sampler over them.
+"""Mean-matched time distributions from scipy.stats, and fast batched samplers over them.
 
 Changing a shape never changes the mean, so it never changes the average rate of a failure
 category: Weibull scale = mean / Gamma(1 + 1/k); lognormal mu = ln(mean) - sigma^2 / 2; an empirical
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-BLOCK = 256  # draws per call into scipy: one call per event would dominate the run time
+BLOCK = 256  # draws per call into numpy or scipy: one call per event would dominate the run time
 
 
 def children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
@@ -48,7 +48,24 @@ def frozen(distribution: str, mean: float, shape: float = 1.0) -> Any:
     raise ValueError(f"distribution={distribution!r}: valid: exponential, weibull, lognormal")
 
 
-class Sampler:
+class Uniforms:
+    """Uniform draws on [0, 1) in blocks from one numpy Generator: a scalar numpy draw (about
+    1 us, 2 us for an integer) costs as much as the failure it places."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buffer: list[float] = []
+
+    def __call__(self) -> float:
+        if not self._buffer:
+            self._buffer = self._block().tolist()
+        return self._buffer.pop()
+
+    def _block(self) -> np.ndarray:
+        return self._rng.random(BLOCK)
+
+
+class Sampler(Uniforms):
     """Draws from a mean-matched distribution in blocks, from one numpy Generator."""
 
     def __init__(
@@ -59,8 +76,7 @@ class Sampler:
         shape: float = 1.0,
         empirical: Sequence[float] = (),
     ) -> None:
-        self._rng = rng
-        self._buffer: list[float] = []
+        super().__init__(rng)
         self._mean = mean
         self._table = None
         self._dist = None
@@ -69,11 +85,6 @@ class Sampler:
             self._table = table * (mean / table.mean())
         elif distribution != "exponential":
             self._dist = frozen(distribution, mean, shape)
-
-    def __call__(self) -> float:
-        if not self._buffer:
-            self._buffer = list(self._block())
-        return self._buffer.pop()
 
     def _block(self) -> np.ndarray:
         if self._table is not None:

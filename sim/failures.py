@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from sim.cluster import Fleet
-from sim.distributions import Sampler
+from sim.distributions import Sampler, Uniforms
 
 SERVER_SCOPES = ("device", "server")
 
@@ -134,13 +134,11 @@ def start_failures(
         job.fail(Failure(name, _slots(category, unit, fleet), swap, detection_s, silent))
 
     if category.distribution == "exponential":
-        mean_s = 1.0 / job_rate
+        gap, uniform = Sampler("exponential", 1.0 / job_rate, rng), Uniforms(rng)
         if category.scope in SERVER_SCOPES:
-            _strikes(env, job, lambda _: rng.exponential(mean_s), lambda _: fleet.pick_slot(rng),
-                     strike)  # fmt: skip
+            _strikes(env, job, lambda _: gap(), lambda _: fleet.pick_slot(uniform), strike)
         else:
-            _strikes(env, job, lambda _: rng.exponential(mean_s),
-                     lambda _: int(rng.integers(n_units)), strike)  # fmt: skip
+            _strikes(env, job, lambda _: gap(), lambda _: int(uniform() * n_units), strike)
         return
     draw = Sampler(
         category.distribution, n_units / job_rate, rng, category.shape, category.empirical
@@ -173,9 +171,6 @@ def start_stragglers(
     rng: np.random.Generator,
 ) -> None:
     """Slowdown events of single servers, superposed over the job."""
-    mean_s = 1.0 / (fleet.size * rate_per_server_s)
-    _every(
-        env,
-        lambda: rng.exponential(mean_s),
-        lambda: job.slow_down(fleet.pick_slot(rng), speed, rng.exponential(duration_mean_s)),
-    )
+    gap = Sampler("exponential", 1.0 / (fleet.size * rate_per_server_s), rng)
+    duration, uniform = Sampler("exponential", duration_mean_s, rng), Uniforms(rng)
+    _every(env, gap, lambda: job.slow_down(fleet.pick_slot(uniform), speed, duration()))
