@@ -49,6 +49,7 @@ PLANNED = Planned()
 MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
 
 Steps = tuple[tuple[Bucket, float], ...]
+_DURATION = itemgetter(1)  # of a step
 Settle = Callable[[object], bool]  # an activity's answer to an interruption: True, it carries on
 
 
@@ -361,7 +362,7 @@ class TrainingJob:
         """When an activity that comes after the steps of ``recovery`` begins."""
         if not recovery:
             return self.env.now
-        self._recovery_ends = self.env.now + sum(map(itemgetter(1), recovery))
+        self._recovery_ends = self.env.now + sum(map(_DURATION, recovery))
         return self._recovery_ends
 
     def _wait_from(

@@ -118,11 +118,31 @@ class RestorePoints:
             self._prune(now)
 
     def _prune(self, now: float) -> None:
+        cutoff = now - self.silent_window_s
+        if self._in_order and not self._memory:
+            self._prune_in_order(cutoff)
+            return
         storage = [run for run in self.runs if run.first.level == STORAGE]
-        before = [r for run in storage if (r := run.until(now - self.silent_window_s))]
+        before = [r for run in storage if (r := run.until(cutoff))]
         newest = max(run.last_s for run in storage)
         keep_from = min(newest, before[-1].last_s if before else storage[0].first.time_s)
         self.runs = [r for run in self.runs if (r := run.since(keep_from))]
+
+    def _prune_in_order(self, cutoff: float) -> None:
+        """Storage runs one after another: keep the newest point at or before ``cutoff`` and all
+        after it, found from the newest run back (what ``_prune`` keeps, without its passes over
+        every run)."""
+        runs = self.runs
+        i = len(runs) - 1
+        while i >= 0 and runs[i].first.time_s > cutoff:
+            i -= 1
+        if i < 0:  # no point at or before the cutoff: all are kept
+            return
+        before = runs[i].until(cutoff)
+        assert before is not None, "the run began by the cutoff"
+        kept = runs[i].since(before.last_s)
+        assert kept is not None, "its point at or before the cutoff is in it"
+        self.runs = [kept, *runs[i + 1 :]]
 
     def roll_back(self, *, memory_lost: bool, corrupted_at: float | None) -> RestorePoint:
         """The newest point a failure left (memory points gone with their server unless a peer

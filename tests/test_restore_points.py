@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sim.restore_points import MEMORY, PRUNE_AT, STORAGE, RestorePoint, RestorePoints
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.restore_points import MEMORY, PRUNE_AT, STORAGE, PointRun, RestorePoint, RestorePoints
 
 
 def test_a_lost_server_takes_its_memory_copy_unless_a_peer_holds_one() -> None:
@@ -37,3 +40,26 @@ def test_pruning_keeps_the_newest_storage_point_and_the_silent_window() -> None:
     # The newest point at or before now - window survives, so a corruption found late has one.
     assert min(times) <= now - window
     assert points.roll_back(memory_lost=False, corrupted_at=now - window).time_s == now - window
+
+
+@given(
+    gaps=st.lists(st.floats(1.0, 500.0), min_size=PRUNE_AT, max_size=3 * PRUNE_AT),
+    counts=st.lists(st.integers(1, 20), min_size=3 * PRUNE_AT, max_size=3 * PRUNE_AT),
+    window=st.floats(0.0, 5000.0),
+)
+def test_pruning_runs_in_order_keeps_what_the_general_pass_keeps(
+    gaps: list[float], counts: list[int], window: float
+) -> None:
+    # Storage runs appended one after another are pruned from the newest back; the general pass,
+    # which also handles memory runs and persists out of order, must keep the same points.
+    def filled(in_order: bool) -> RestorePoints:
+        points = RestorePoints(work_s=1e9, silent_window_s=window)
+        t = 0.0
+        for gap, n in zip(gaps, counts, strict=False):
+            first = RestorePoint(t + gap, 1e9 - t - gap, t + gap, STORAGE)
+            points.add_run(PointRun(first, n, 30.0, 25.0), now=t + gap + 30.0 * n)
+            points._in_order = in_order  # False: the general pass prunes
+            t = first.time_s + 30.0 * n
+        return points
+
+    assert filled(True).points == filled(False).points
