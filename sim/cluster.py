@@ -32,7 +32,7 @@ class Fleet:
         count = round(lemon_fraction * total)
         self.lemons = {int(s) for s in rng.choice(total, size=count, replace=False)}
         self.multiplier = lemon_multiplier
-        self._lemon_slots = [s for s in range(servers) if s in self.lemons]
+        self._lemon_slots = sorted(s for s in self.lemons if s < servers)  # slot i: server i
         self.failures: Counter[int] = Counter()
 
     @property

@@ -50,6 +50,14 @@ MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
 
 Steps = tuple[tuple[Bucket, float], ...]
 _DURATION = itemgetter(1)  # of a step
+
+
+def _steps(*steps: tuple[Bucket, float]) -> Steps:
+    """The steps that take time: one of no length books nothing, yet costs a pass each time
+    a recovery is booked."""
+    return tuple(step for step in steps if step[1] > 0.0)
+
+
 Settle = Callable[[object], bool]  # an activity's answer to an interruption: True, it carries on
 
 
@@ -115,9 +123,9 @@ class TrainingJob:
         self._planned_queued = 0  # stops that came during another stop's maintenance
         self._detection_s = plan.detection_s
         self._deaf_in_recovery = not plan.fail_during_recovery
-        self._diagnosis = (Bucket.DIAGNOSIS, plan.diagnosis_s)
-        self._restarts: dict[str, Steps] = {  # by the level of the point restored
-            level: ((Bucket.RESTART, plan.restart_s), (Bucket.RESTORE, restore_s))
+        self._diagnosis = _steps((Bucket.DIAGNOSIS, plan.diagnosis_s))
+        self._restarts = {  # by the level of the point restored
+            level: _steps((Bucket.RESTART, plan.restart_s), (Bucket.RESTORE, restore_s))
             for level, restore_s in ((MEMORY, plan.memory_restore_s), (STORAGE, plan.restore_s))
         }
         self.policy = make_policy(
@@ -668,7 +676,10 @@ class TrainingJob:
         restore. A failure at any point starts recovery over; spares already in stay. With
         enough spares free, the swap is decided now and the four steps are one wait (the same
         spares would be taken after diagnosis: returns from repair join the back of the pool)."""
-        detect = ((Bucket.DETECTION, self._detection_s), self._diagnosis)
+        detection_s = self._detection_s
+        detect = (
+            ((Bucket.DETECTION, detection_s), *self._diagnosis) if detection_s else self._diagnosis
+        )
         resume = self._restarts[self._restore_level]
         if self.spares.free >= len(self.missing):
             self._swap_in_spares(len(self.missing))
