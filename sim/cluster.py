@@ -119,8 +119,9 @@ class SparePool:
 
     def send_to_repair(self, servers: list[int], cause: str) -> None:
         if self._benches is None:
-            due = self._env.now + self._repair_time()
-            heapq.heappush(self._repairs, (due, next(self._order), servers, cause, self._env.now))
+            now = self._env.now
+            due = now + self._repair_time()
+            heapq.heappush(self._repairs, (due, next(self._order), servers, cause, now))
         else:
             self._env.process(self._repair_on_bench(servers, cause))
 

@@ -178,7 +178,7 @@ class TrainingJob:
     def deaf_until(self) -> float:
         """Failures before this time change nothing: a recovery in front of training, known to
         end then, ignores them when they may not strike recoveries (nothing ends it sooner)."""
-        if self._recovering and not self.plan.fail_during_recovery:
+        if self._recovering and self._deaf_in_recovery:
             return self._recovery_ends if self._recovery_ends < math.inf else -math.inf
         return -math.inf
 
@@ -368,10 +368,11 @@ class TrainingJob:
 
     def _begins(self, recovery: Steps) -> float:
         """When an activity that comes after the steps of ``recovery`` begins."""
+        now = self.env.now
         if not recovery:
-            return self.env.now
-        self._recovery_ends = self.env.now + sum(map(_DURATION, recovery))
-        return self._recovery_ends
+            return now
+        self._recovery_ends = ends = now + sum(map(_DURATION, recovery))
+        return ends
 
     def _wait_from(
         self,
