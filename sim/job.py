@@ -371,7 +371,8 @@ class TrainingJob:
         now = self.env.now
         if not recovery:
             return now
-        self._recovery_ends = ends = now + sum(map(_DURATION, recovery))
+        ends: float = now + sum(map(_DURATION, recovery))
+        self._recovery_ends = ends
         return ends
 
     def _wait_from(
