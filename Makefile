@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-long lint bench validation clean
+.PHONY: run test test-long lint bench compile bench-compiled validation clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Creating $(VENV) and installing sim with its dependencies (a few minutes the first time)"
@@ -28,11 +28,22 @@ test: lint
 test-long: lint
 	HYPOTHESIS_PROFILE=long $(BIN)/pytest -n 2 -m 'not benchmark'
 
+# The benchmarks on the pure-Python engine, whether or not a compiled one is built.
 bench: $(BIN)/.installed
+	SIM_COMPILED=0 $(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks
+
+# The engine's hot modules compiled with mypyc into build/compiled (needs a C compiler; about a
+# minute), used from then on while they match their sources; then the golden data, the closed
+# forms and the engine's tests run against the build: compiled or not, the same numbers.
+compile: $(BIN)/.installed
+	$(BIN)/python -c 'import sim.compiled; sim.compiled.build()'
+	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/test_engine.py
+
+bench-compiled: compile
 	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks
 
 validation: $(BIN)/.installed
 	$(BIN)/python tests/validation_table.py
 
 clean:
-	rm -rf $(VENV) outputs multirun
+	rm -rf $(VENV) outputs multirun build

@@ -7,13 +7,18 @@ Notebook use::
     result = sim.run(config)          # result.summary, result.replicates, result.events
 
 The names below load their modules on first use, so ``import sim.model`` does not pull in Hydra,
-pandas or the engine.
+pandas or the engine. The engine's compiled modules, once built by `make compile`, are used while
+they match their sources (``sim.compiled``).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from sim.compiled import use_if_fresh
+
+use_if_fresh(__path__)
 
 if TYPE_CHECKING:
     from sim.compare import run_variants
