@@ -11,7 +11,10 @@ import pytest
 from sim.compiled import ENGINE, source_hashes, use_if_fresh
 
 
-def test_a_build_from_other_sources_is_not_used(tmp_path: Path) -> None:
+def test_a_build_from_other_sources_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIM_COMPILED", raising=False)
     (tmp_path / "sources.json").write_text(json.dumps({name: "0" * 64 for name in ENGINE}))
     package_path = ["sources"]
     with pytest.warns(UserWarning, match="built from other sources"):
