@@ -49,6 +49,7 @@ PLANNED = Planned()
 MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
 
 Steps = tuple[tuple[Bucket, float], ...]
+Settle = Callable[[object], bool]  # an activity's answer to an interruption: True, it carries on
 _DURATION = itemgetter(1)  # of a step
 
 
@@ -56,9 +57,6 @@ def _steps(*steps: tuple[Bucket, float]) -> Steps:
     """The steps that take time: one of no length books nothing, yet costs a pass each time
     a recovery is booked."""
     return tuple(step for step in steps if step[1] > 0.0)
-
-
-Settle = Callable[[object], bool]  # an activity's answer to an interruption: True, it carries on
 
 
 class Cycle(NamedTuple):

@@ -164,9 +164,3 @@ class RestorePoints:
                 best = same[-1] if same else best
         self.runs = runs  # nothing is left after the newest point
         return best.point(best.n - 1)
-
-    def reset(self, point: RestorePoint) -> None:
-        """Only ``point`` remains (a lossless policy keeps everything trained)."""
-        self.runs = [PointRun(point)]
-        self._in_order = True
-        self._memory = point.level == MEMORY
