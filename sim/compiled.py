@@ -73,8 +73,13 @@ def build(built: str = BUILT) -> None:
             shutil.copy(root / name, work)
         modules = [f"sim/{name}.py" for name in ENGINE]
         quiet = {**os.environ, "PYTHONWARNINGS": "ignore"}  # setuptools' notes on pyproject.toml
-        subprocess.run([sys.executable, "-m", "mypyc", *modules], cwd=work, env=quiet, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        mypyc = subprocess.run([sys.executable, "-m", "mypyc", *modules], cwd=work, env=quiet,
+                               stdout=subprocess.DEVNULL)  # fmt: skip
+        if mypyc.returncode:
+            raise SystemExit(
+                f"make compile: mypyc failed (exit {mypyc.returncode}, its errors above); it needs "
+                "a C compiler and Python's headers. The pure-Python engine runs as before."
+            )
         shutil.rmtree(target, ignore_errors=True)
         (target / "sim").mkdir(parents=True)
         for library in work.glob("*.so"):
