@@ -48,8 +48,8 @@ def frozen(distribution: str, mean: float, shape: float = 1.0) -> Any:
     raise ValueError(f"distribution={distribution!r}: valid: exponential, weibull, lognormal")
 
 
-class Uniforms:
-    """Uniform draws on [0, 1) in blocks from one numpy Generator: a scalar numpy draw (about
+class Draws:
+    """Draws from one numpy Generator, taken ``BLOCK`` at a time: a scalar numpy draw (about
     1 us, 2 us for an integer) costs as much as the failure it places."""
 
     def __init__(self, rng: np.random.Generator) -> None:
@@ -62,11 +62,18 @@ class Uniforms:
         return self._buffer.pop()
 
     def _block(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Uniforms(Draws):
+    """Uniform draws on [0, 1)."""
+
+    def _block(self) -> np.ndarray:
         return self._rng.random(BLOCK)
 
 
-class Sampler(Uniforms):
-    """Draws from a mean-matched distribution in blocks, from one numpy Generator."""
+class Sampler(Draws):
+    """Draws from a mean-matched distribution."""
 
     def __init__(
         self,
