@@ -43,7 +43,7 @@ class Fleet:
         """A uniformly drawn slot, except that a lemon is ``multiplier`` times as likely; the
         job-wide rate is what the category says, lemons take a larger share of it. ``uniform``
         draws on [0, 1); int(u * n) < n for every such double u and n < 2**53."""
-        n, lemons = len(self.slot_server), len(self._lemon_slots)
+        n, lemons = self.size, len(self._lemon_slots)
         if lemons == 0 or self.multiplier == 1.0:
             return int(uniform() * n)
         if uniform() < lemons * self.multiplier / (n - lemons + lemons * self.multiplier):
@@ -99,8 +99,7 @@ class SparePool:
 
     @property
     def free(self) -> int:
-        if self._repairs and self._repairs[0][0] <= self._env.now:
-            self.settle()
+        self.settle()
         return len(self._free)
 
     def take(self) -> int:

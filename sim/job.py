@@ -181,7 +181,7 @@ class TrainingJob:
         return -math.inf
 
     def fail(self, failure: Failure) -> None:
-        if self.finished.triggered or (self._deaf_in_recovery and self.recovering):
+        if self.ended or (self._deaf_in_recovery and self.recovering):
             return
         if failure.silent and math.isnan(failure.corrupted_at):
             # Silent corruption: the job trains on until it is noticed ``detection_s`` later.
@@ -266,7 +266,7 @@ class TrainingJob:
 
     def _next(self) -> None:
         """Start what comes next: recovery, maintenance, or training."""
-        if self.remaining_s <= 0.0:
+        if self.done:
             self.log.record(self.env.now, "training_done", "", -1, 0.0)
             self.finished.succeed()
         elif self._recovering:
@@ -703,10 +703,8 @@ class TrainingJob:
         """The last steps of a recovery, and the training after them in the same wait when
         the policy's next checkpoint does not depend on when it is asked for."""
         cycles = self._cycles_ahead()
-        if cycles >= MIN_CYCLES:
-            self._train_cycles(cycles, recovery)
-        elif isinstance(self.policy, Periodic):  # its next checkpoint does not change meanwhile
-            self._train_segment(recovery=recovery)
+        if cycles >= MIN_CYCLES or isinstance(self.policy, Periodic):  # its next checkpoint
+            self._train(cycles, recovery)  # does not change during the recovery
         else:
             self._spend(recovery, self._recovered)
 

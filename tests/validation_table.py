@@ -200,8 +200,8 @@ def rows() -> list[Row]:
         ],
         *[_step_row(run, 0.15, "validation") for run in validation_runs()],
         # NVIDIA's recipes on H100 and B200 (nvidia_recipes.csv), TP overlapped where the recipe
-        # does it; the Qwen3 rows leave the experts' all-to-all exposed, which their recipe
-        # overlaps: both miss, too slow (RECIPE_MISSES).
+        # does it; the Qwen3 rows miss (RECIPE_MISSES): too slow on H100, with the experts'
+        # all-to-all exposed across servers, too fast on B200, where it stays inside a server.
         *[_step_row(run, 0.15, "validation", miss=run.label in RECIPE_MISSES) for run in recipes],
         *[_speedup_row(bf16, fp8) for bf16, fp8 in _precision_pairs(recipes)],
         *serving_rows(),
