@@ -36,7 +36,7 @@ bench: $(BIN)/.installed
 # minute), used from then on while they match their sources; then the golden data, the closed
 # forms and the engine's tests run against the build: compiled or not, the same numbers.
 compile: $(BIN)/.installed
-	$(BIN)/python -c 'import sim.compiled; sim.compiled.build()'
+	$(BIN)/python -c 'import sim.training.compiled as c; c.build()'
 	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/test_engine.py
 
 bench-compiled: compile

@@ -14,15 +14,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.cli import launch
-from sim.compare import format_comparison, run_variants
+from sim.app.cli import launch
+from sim.app.compare import format_comparison, run_variants
+from sim.app.loading import CONF_DIR, to_config
+from sim.app.simulation import run
+from sim.app.sweep import objective
 from sim.errors import ConfigError
-from sim.loading import CONF_DIR, to_config
-from sim.report import format_capacity, format_line, format_serving, format_summary
-from sim.results import ERROR_FILE, write_json
-from sim.serving import ServingResult
-from sim.simulation import run
-from sim.sweep import objective
+from sim.outputs.report import format_capacity, format_line, format_serving, format_summary
+from sim.outputs.results import ERROR_FILE, write_json
+from sim.serving.run import ServingResult
 
 log = logging.getLogger("sim")
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import MISSING
 
-from sim.checkpointing import PolicyName
+from sim.training.checkpointing import PolicyName
 
 # Options are enums, so the schema itself lists the valid ones (OmegaConf matches member names).
 
@@ -239,7 +239,7 @@ class FailureCategory:
 
 # Failure categories are typed for the code, untyped for OmegaConf: it cannot assign a new dict
 # into a dict of dataclasses, which refuses ``+failures.categories.NAME={...}`` on the command
-# line; ``sim.loading.to_config`` types each category instead (unknown keys still refused).
+# line; ``sim.app.loading.to_config`` types each category instead (unknown keys still refused).
 if TYPE_CHECKING:
     Categories = dict[str, FailureCategory]
 else:

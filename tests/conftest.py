@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from hypothesis import settings
 
-from sim.analytic import daly_interval_s
-from sim.distributions import replicate_seeds
-from sim.engine import ReplicateOutcome, simulate_replicate
-from sim.plan import JobPlan, node_rate_categories
+from sim.des.draws import replicate_seeds
+from sim.perf.analytic import daly_interval_s
+from sim.training.plan import JobPlan, node_rate_categories
+from sim.training.replicate import ReplicateOutcome, simulate_replicate
 
 REPO = Path(__file__).resolve().parent.parent
 

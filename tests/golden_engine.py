@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 import sim
-from sim.engine import simulate_replicate
-from sim.events import EventRow
-from sim.plan import plan_job
+from sim.training.events import EventRow
+from sim.training.plan import plan_job
+from sim.training.replicate import simulate_replicate
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden_engine.json"
 REPLICATES = 3

@@ -1,4 +1,4 @@
-"""The tidy frames of sim.analysis: they reshape without losing or inventing time, tokens or
+"""The tidy frames of sim.outputs.analysis: they reshape without losing or inventing time, tokens or
 interruptions."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import analysis
+from sim.outputs import analysis
 
 
 @pytest.fixture(scope="module")

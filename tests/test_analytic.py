@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.analytic import (
+from sim.perf.analytic import (
     daly_interval_s,
     expected_job_time_s,
     expected_segment_time_s,

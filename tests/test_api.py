@@ -10,7 +10,7 @@ import shared_runs
 from conftest import REPO
 
 import sim
-from sim.accounting import Bucket
+from sim.training.accounting import Bucket
 
 FILES = sorted((REPO / "scenarios").glob("*.yaml"))
 SERVING = sorted(p.stem for p in FILES if "override /serving" in p.read_text())
@@ -85,7 +85,7 @@ def test_a_cause_named_planned_does_not_collide_with_the_planned_count(tmp_path:
 
 def test_a_skewed_run_prints_mean_median_and_intervals_from_its_own_spread() -> None:
     """Issue 16: at seed 6, cpu_llama_1b has one replicate in 50 that waits ~40 h for a repair."""
-    from sim.report import format_summary
+    from sim.outputs.report import format_summary
 
     result = sim.run(sim.load_config("cpu_llama_1b", ["sim.progress=false", "sim.seed=6"]))
     s, days = result.summary, result.replicates["time_to_train_days"]

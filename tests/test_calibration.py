@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import sim
-from sim.calibrate import TRAINING_SETS, derived_constants, fit, leave_one_out, validation_runs
+from sim.app.calibrate import TRAINING_SETS, derived_constants, fit, leave_one_out, validation_runs
 
 
 @pytest.fixture(scope="module", params=sorted(TRAINING_SETS))

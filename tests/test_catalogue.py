@@ -10,8 +10,8 @@ import pytest
 from conftest import REPO, run_command
 
 import sim
-from sim.compare import run_variants
-from sim.memory import memory_per_device
+from sim.app.compare import run_variants
+from sim.perf.memory import memory_per_device
 
 HARDWARE = sorted(p.stem for p in (REPO / "conf" / "hardware").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))

@@ -10,13 +10,13 @@ import simpy
 from conftest import SWEEP_PLAN, SWEEP_REPLICATES, interval_sweep, simulate
 
 import sim
-from sim.accounting import Ledger
-from sim.analytic import daly_interval_s, young_interval_s
-from sim.cluster import Fleet, SparePool
-from sim.events import EventLog
-from sim.failures import Failure
-from sim.job import TrainingJob
-from sim.storage import SharedStore
+from sim.perf.analytic import daly_interval_s, young_interval_s
+from sim.training.accounting import Ledger
+from sim.training.cluster import Fleet, SparePool
+from sim.training.events import EventLog
+from sim.training.failures import Failure
+from sim.training.job import TrainingJob
+from sim.training.storage import SharedStore
 
 HOUR = 3600.0
 BASE = SWEEP_PLAN
@@ -82,7 +82,9 @@ RESTART = Failure("bug", (), False, 0.0)
 def test_async_stalls_only_for_the_snapshot() -> None:
     job = run_job(ASYNC, [], store_bytes_per_s=100.0)
     assert job.checkpoints == 5
-    assert job.ledger.seconds[sim.accounting.Bucket.CHECKPOINT_STALL] == pytest.approx(5 * 1.0)
+    assert job.ledger.seconds[sim.training.accounting.Bucket.CHECKPOINT_STALL] == pytest.approx(
+        5 * 1.0
+    )
 
 
 def test_a_failure_during_persistence_falls_back_to_the_previous_checkpoint() -> None:
@@ -91,7 +93,7 @@ def test_a_failure_during_persistence_falls_back_to_the_previous_checkpoint() ->
     # checkpoint is safe by then and only the 500 s since it are lost.
     slow = run_job(ASYNC, [(1101.0, RESTART)], store_bytes_per_s=1.0)
     fast = run_job(ASYNC, [(1101.0, RESTART)], store_bytes_per_s=1000.0)
-    lost = sim.accounting.Bucket.LOST_WORK
+    lost = sim.training.accounting.Bucket.LOST_WORK
     assert slow.ledger.seconds[lost] == pytest.approx(1100.0)
     assert fast.ledger.seconds[lost] == pytest.approx(500.0)
     assert slow.persists_lost == 1
@@ -104,7 +106,7 @@ def test_multilevel_restores_from_memory_unless_the_lost_server_held_the_only_co
     alone = run_job(dataclasses.replace(multi, peer_replica=False), [(1101.0, swap)], 1000.0)
     assert with_peer.restores == {"memory": 1}
     assert alone.restores == {"storage": 1}
-    lost = sim.accounting.Bucket.LOST_WORK
+    lost = sim.training.accounting.Bucket.LOST_WORK
     assert with_peer.ledger.seconds[lost] == pytest.approx(500.0)
     assert alone.ledger.seconds[lost] == pytest.approx(1100.0)
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, run_command
 
-from sim.accounting import Bucket
+from sim.training.accounting import Bucket
 
 REQUIRED_KEYS = {
     "scenario", "seed", "replicates", "time_to_train_days", "time_to_train_days_p05",
@@ -86,11 +86,11 @@ def test_help_lists_the_scenarios(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "llama_405b               Llama 3.1 405B pre-training on 16,384" in proc.stdout
     assert "base_" not in proc.stdout  # the schema entries are not options
-    assert "Also: python -m sim.explore --help" in proc.stdout
+    assert "Also: python -m sim.app.explore --help" in proc.stdout
 
 
 def test_every_scenario_has_a_one_line_description() -> None:
-    from sim.help import help_text, scenario_lines
+    from sim.app.help import help_text, scenario_lines
 
     lines = scenario_lines()
     assert len(lines) == len(list((REPO / "scenarios").glob("*.yaml")))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.compiled import ENGINE, source_hashes, use_if_fresh
+from sim.training.compiled import ENGINE, source_hashes, use_if_fresh
 
 
 def test_a_build_from_other_sources_is_not_used(
@@ -30,7 +30,7 @@ def test_a_build_from_these_sources_comes_first(
     monkeypatch.delenv("SIM_COMPILED", raising=False)
     package_path = ["sources"]
     assert use_if_fresh(package_path, str(tmp_path))
-    assert package_path == [str(tmp_path / "sim"), "sources"]
+    assert package_path == [str(tmp_path / "sim" / "training"), "sources"]
     assert sys.path[0] == str(tmp_path)
 
 

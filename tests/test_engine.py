@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-import sim.job
-from sim.accounting import Bucket
-from sim.distributions import replicate_seeds
-from sim.engine import simulate_replicate
-from sim.failures import Category
-from sim.montecarlo import replicate_outcomes
-from sim.plan import STALL_LIMIT, JobPlan, plan_job
+import sim.training.job
+from sim.des.draws import replicate_seeds
+from sim.training.accounting import Bucket
+from sim.training.failures import Category
+from sim.training.montecarlo import replicate_outcomes
+from sim.training.plan import STALL_LIMIT, JobPlan, plan_job
+from sim.training.replicate import simulate_replicate
 
 HOUR = 3600.0
 
@@ -206,7 +206,7 @@ def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: in
     # (no run is long enough to count) must give the same numbers, up to float rounding.
     counted = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.job, "MIN_CYCLES", 2**62)
+        patch.setattr(sim.training.job, "MIN_CYCLES", 2**62)
         each = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
     assert counted.wall_s == pytest.approx(each.wall_s, rel=1e-9, abs=1e-6)
     assert counted.checkpoints == each.checkpoints
@@ -227,7 +227,7 @@ def test_failures_drawn_without_an_event_during_a_recovery_change_nothing(
     p = dataclasses.replace(p, fail_during_recovery=False, restart_s=p.restart_s + p.job_mtbf_s / 2)
     skipped = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=True)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.job.TrainingJob, "deaf_until", -math.inf)
+        patch.setattr(sim.training.job.TrainingJob, "deaf_until", -math.inf)
         each = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=True)
     assert skipped.engine_events <= each.engine_events
     assert skipped.wall_s == pytest.approx(each.wall_s, rel=1e-9, abs=1e-6)
@@ -241,7 +241,7 @@ def test_failures_drawn_without_an_event_during_a_recovery_change_nothing(
 
 
 def test_progress_off_a_terminal_is_a_line_now_and_then(capsys: pytest.CaptureFixture[str]) -> None:
-    from sim.montecarlo import progress_lines
+    from sim.training.montecarlo import progress_lines
 
     assert list(progress_lines(range(4), 4, "replicates", every_s=0.0)) == [0, 1, 2, 3]
     lines = capsys.readouterr().err.splitlines()
@@ -252,7 +252,7 @@ def test_progress_off_a_terminal_is_a_line_now_and_then(capsys: pytest.CaptureFi
 
 def test_events_stream_to_disk_and_let_go_of_written_replicates(tmp_path: Path) -> None:
     """Issue 16: a run that writes its files keeps no events in memory beyond a batch."""
-    from sim.results import EventsWriter, events_frame
+    from sim.outputs.results import EventsWriter, events_frame
 
     plan, _ = plan_job(sim.load_config("llama_405b", ["sim.horizon_days=5"]))
     seeds = replicate_seeds(0, 5)

@@ -10,8 +10,8 @@ import pytest
 from conftest import run_command
 
 import sim
-from sim.explore import candidate_plans, explore
-from sim.validation import validate
+from sim.app.explore import candidate_plans, explore
+from sim.app.validation import validate
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_includes_metas_plan(plans: pd.DataFrame) -> None:
 
 def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:
     proc = run_command(
-        "sim.explore", "scenario=llama_405b", "model=llama3_70b", "cluster.servers=64",
+        "sim.app.explore", "scenario=llama_405b", "model=llama3_70b", "cluster.servers=64",
         f"hydra.run.dir={tmp_path}", cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -64,7 +64,7 @@ def test_cli_prints_the_table_and_writes_the_csv(tmp_path: Path) -> None:
 
 def test_cli_says_when_nothing_fits(tmp_path: Path) -> None:
     proc = run_command(
-        "sim.explore",
+        "sim.app.explore",
         "scenario=llama_405b",
         "cluster.servers=1",
         f"hydra.run.dir={tmp_path}",

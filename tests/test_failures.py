@@ -15,13 +15,13 @@ from conftest import plan, simulate
 from scipy import stats
 
 import sim
-from sim.accounting import Bucket
-from sim.analysis import published_interruptions
-from sim.cluster import Fleet
-from sim.distributions import Sampler, frozen
-from sim.engine import simulate_replicate
-from sim.failures import Category, Failure, start_failures
-from sim.plan import node_rate_categories
+from sim.des.draws import Sampler, frozen
+from sim.outputs.analysis import published_interruptions
+from sim.training.accounting import Bucket
+from sim.training.cluster import Fleet
+from sim.training.failures import Category, Failure, start_failures
+from sim.training.plan import node_rate_categories
+from sim.training.replicate import simulate_replicate
 
 DAY = 86_400.0
 

@@ -13,8 +13,8 @@ import pytest
 from golden_engine import CASES, GOLDEN, measure
 
 import sim
-from sim.engine import simulate_replicate
-from sim.plan import plan_job
+from sim.training.plan import plan_job
+from sim.training.replicate import simulate_replicate
 
 
 def _same(got: Any, want: Any, where: str) -> None:

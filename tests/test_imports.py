@@ -16,10 +16,10 @@ def heavy_modules_loaded_by(modules: str) -> list[str]:
 
 
 def test_importing_the_model_arithmetic_loads_nothing_heavy() -> None:
-    assert heavy_modules_loaded_by("sim.model, sim.memory") == []
+    assert heavy_modules_loaded_by("sim.perf.model, sim.perf.memory") == []
 
 
 def test_a_worker_that_only_simulates_loads_neither_pandas_nor_scipy_stats() -> None:
     # pandas and scipy.stats load where they are used (the events frame, the premiums table,
     # non-exponential clocks): a worker process starts in a fraction of a second.
-    assert heavy_modules_loaded_by("sim.engine") == ["simpy"]
+    assert heavy_modules_loaded_by("sim.training.replicate") == ["simpy"]

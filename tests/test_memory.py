@@ -7,10 +7,11 @@ import dataclasses
 import pytest
 
 import sim
-from sim.calibrate import Run, llama3_runs, nvidia_recipe_runs, plan
+from sim.app.calibrate import Run, llama3_runs, nvidia_recipe_runs, plan
+from sim.app.validation import validate
 from sim.config import ModelConfig
 from sim.errors import ConfigError
-from sim.memory import (
+from sim.perf.memory import (
     GIB,
     activation_bytes_per_layer,
     memory_per_device,
@@ -19,8 +20,7 @@ from sim.memory import (
     stage_layers,
     stage_parameters,
 )
-from sim.model import replicated_attention_parameters
-from sim.validation import validate
+from sim.perf.model import replicated_attention_parameters
 
 # Korthikanti et al. 2022, Table 3: the GPT models they evaluate (heads a, hidden h, layers L).
 KORTHIKANTI_MODELS = {

@@ -1,5 +1,5 @@
 """Every notebook in analysis/ is committed without outputs, executes on small settings, and draws
-a figure in every cell that calls ``sim.plots``."""
+a figure in every cell that calls ``sim.outputs.plots``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Every figure of `sim.plots`, rendered: labels in words with units (no config keys), tick labels
-that do not repeat, legends beside the bars, and nothing drawn outside the data it names."""
+"""Every figure of `sim.outputs.plots`, rendered: labels in words with units (no config keys), tick
+labels that do not repeat, legends beside the bars, and nothing drawn outside the data it names."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import sim
-from sim import plots
-from sim.plan import plan_job
-from sim.simulation import replicate_trace
+from sim.app.simulation import replicate_trace
+from sim.outputs import plots
+from sim.training.plan import plan_job
 
 matplotlib.use("Agg")
 KEY = re.compile(r"\w_\w|\w\.\w+_")  # snake_case or a dotted config key

@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.restore_points import MEMORY, PRUNE_AT, STORAGE, PointRun, RestorePoint, RestorePoints
+from sim.training.restore_points import (
+    MEMORY,
+    PRUNE_AT,
+    STORAGE,
+    PointRun,
+    RestorePoint,
+    RestorePoints,
+)
 
 
 def test_a_lost_server_takes_its_memory_copy_unless_a_peer_holds_one() -> None:

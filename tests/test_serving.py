@@ -15,20 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.capacity import search
+from sim.app.capacity import search
 from sim.config import Config, SloConfig
 from sim.errors import ConfigError
-from sim.fleet import ServingFleet
-from sim.inference import (
+from sim.perf.inference import (
     PRECISION_BYTES,
     compute_path,
     kv_bytes_per_token,
     replica_memory,
     step_model,
 )
-from sim.model import NORM_PARAMETERS, matmul_parameters, moe_layers
-from sim.serving import prefill_s, requests_frame, run_serving, simulate
-from sim.traffic import traffic
+from sim.perf.model import NORM_PARAMETERS, matmul_parameters, moe_layers
+from sim.serving.fleet import ServingFleet
+from sim.serving.run import prefill_s, requests_frame, run_serving, simulate
+from sim.serving.traffic import traffic
 
 QUIET = ["sim.progress=false", "sim.replicates=1"]
 DATA = Path(sim.__file__).parent / "data"
@@ -260,7 +260,7 @@ def test_a_trace_is_replayed_as_written(tmp_path: pytest.TempPathFactory) -> Non
 def test_diurnal_traffic_peaks_in_the_afternoon_and_keeps_its_mean() -> None:
     config = mlperf("serving.arrivals=diurnal", "serving.rate_per_s=0.05", "serving.requests=null",
                     "serving.duration_s=864000", "serving.diurnal_peak_to_mean=2")  # fmt: skip
-    from sim.traffic import traffic
+    from sim.serving.traffic import traffic
 
     assert config.serving is not None
     times = traffic(config.serving, np.random.default_rng(0)).arrival_s
@@ -302,7 +302,7 @@ def test_capacity_search_finds_the_smallest_fleet_that_meets_the_target() -> Non
     assert low["replicas"] <= high["replicas"]
     assert high["slo_attainment"] >= 0.99
     if high["replicas"] > 1:  # one fewer replica would miss (the bisection's other end)
-        from sim.capacity import measure, with_serving
+        from sim.app.capacity import measure, with_serving
 
         base = with_serving(config, rate_per_s=80.0, requests=300)
         fewer = measure(with_serving(base, replicas=high["replicas"] - 1))
@@ -335,7 +335,7 @@ def test_events_follow_changes_of_the_batch_not_tokens() -> None:
 def _reference(config: Config, seed: int) -> list[tuple[float, float]]:
     """The same scheduling policy, one loop turn per iteration (no decode runs, no cuts): the
     engine's closed-form runs must give the same first-token and finish times."""
-    from sim.traffic import traffic
+    from sim.serving.traffic import traffic
 
     serving = config.serving
     assert serving is not None

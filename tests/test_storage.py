@@ -8,8 +8,8 @@ import pytest
 import simpy
 
 import sim
-from sim.plan import plan_job
-from sim.storage import SharedStore, checkpoint_bytes, snapshot_s, transfer_s
+from sim.training.plan import plan_job
+from sim.training.storage import SharedStore, checkpoint_bytes, snapshot_s, transfer_s
 
 
 def test_checkpoint_size_is_weights_and_optimizer_state() -> None:

@@ -16,13 +16,13 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import OmegaConf
 
 import sim
-from sim.analysis import load
-from sim.cli import BASIC_SWEEPER, preflight
+from sim.app.cli import BASIC_SWEEPER, preflight
+from sim.app.loading import CONF_DIR
+from sim.app.sweep import finished_jobs, objective, planned_jobs
 from sim.config import register_configs
 from sim.errors import ConfigError
-from sim.loading import CONF_DIR
-from sim.results import atomic_write
-from sim.sweep import finished_jobs, objective, planned_jobs
+from sim.outputs.analysis import load
+from sim.outputs.results import atomic_write
 
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 
@@ -241,7 +241,7 @@ def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None
     import sys
     import time
 
-    from sim.cli import _children
+    from sim.app.cli import _children
 
     command = [sys.executable, "-m", "sim", "-m", "scenario=llama_405b", "hydra/launcher=joblib",
                "sim.seed=1,2,3,4", "sim.replicates=5000", "sim.progress=false",

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import SWEEP_FACTORS, SWEEP_PLAN, interval_sweep, mean_and_sem, plan, simulate
 
-from sim.accounting import Bucket
-from sim.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
+from sim.perf.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
+from sim.training.accounting import Bucket
 
 HOUR = 3600.0
 
@@ -58,8 +58,8 @@ def test_lossless_job_matches_its_closed_form_with_and_without_failures_during_r
     fail_during_recovery: bool,
 ) -> None:
     # 4,096 servers for 256 days of work, 10 failures per 1000 server-days (about 10,500 during
-    # training), a 20-minute restart, no work lost (issue 13). Closed forms in sim.analytic: the
-    # job takes W e^(rR) when failures restart the recovery, W (1 + rR) when they cannot strike
+    # training), a 20-minute restart, no work lost (issue 13). Closed forms in sim.perf.analytic:
+    # the job takes W e^(rR) when failures restart the recovery, W (1 + rR) when they cannot strike
     # during it; failures number r x the time they can strike in. Tolerance 1% on the means.
     day = 86_400.0
     rate = 4096 * 10 / 1000 / day

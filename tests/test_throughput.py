@@ -8,13 +8,13 @@ import itertools
 import pytest
 
 import sim
-import sim.validation
-from sim.calibrate import plan
-from sim.collectives import Link, link
+import sim.app.validation
+from sim.app.calibrate import plan
 from sim.config import Config, ModelConfig
-from sim.memory import memory_per_device
-from sim.operators import LayerTime, device, layer_time
-from sim.throughput import expert_all_to_all_s, throughput, tp_exposed_s
+from sim.perf.collectives import Link, link
+from sim.perf.memory import memory_per_device
+from sim.perf.operators import LayerTime, device, layer_time
+from sim.perf.throughput import expert_all_to_all_s, throughput, tp_exposed_s
 
 
 def with_plan(config: Config, **changes: object) -> Config:
@@ -241,16 +241,16 @@ def test_a_moe_plan_whose_experts_do_not_fit_is_refused_with_the_breakdown() -> 
     config = deepseek_v2("parallelism.ep=1", "parallelism.zero_stage=0")
     with pytest.raises(sim.ConfigError, match=r"routed experts [0-9.]+ \+ dense [0-9.]+\) \+ "
                                              r"activations [0-9.]+"):  # fmt: skip
-        sim.validation.validate(config)
+        sim.app.validation.validate(config)
 
 
 def test_ep_must_divide_the_experts_and_the_data_parallel_ranks() -> None:
     with pytest.raises(sim.ConfigError, match=r"parallelism\.ep=3: must divide model\.experts"):
-        sim.validation.validate(deepseek_v2("parallelism.ep=3"))
+        sim.app.validation.validate(deepseek_v2("parallelism.ep=3"))
     with pytest.raises(sim.ConfigError, match=r"parallelism\.ep=80: must divide parallelism\.dp"):
-        sim.validation.validate(deepseek_v2("parallelism.ep=80"))
+        sim.app.validation.validate(deepseek_v2("parallelism.ep=80"))
     with pytest.raises(sim.ConfigError, match=r"has no experts"):
-        sim.validation.validate(sim.load_config("llama_405b", ["parallelism.ep=2"]))
+        sim.app.validation.validate(sim.load_config("llama_405b", ["parallelism.ep=2"]))
 
 
 def test_moe_compute_follows_the_active_experts_not_the_total() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.distributions import replicate_seeds
-from sim.engine import simulate_replicate
-from sim.plan import plan_job
-from sim.trace import TRACE_FILE, bucket_seconds
+from sim.des.draws import replicate_seeds
+from sim.outputs.trace import TRACE_FILE, bucket_seconds
+from sim.training.plan import plan_job
+from sim.training.replicate import simulate_replicate
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_the_timeline_plot_draws_every_track(llama_trace: tuple[dict, float, dic
     import matplotlib
 
     matplotlib.use("Agg")
-    from sim import plots
+    from sim.outputs import plots
 
     trace, _, _ = llama_trace
     ax = plots.timeline(trace)

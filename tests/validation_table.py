@@ -14,13 +14,13 @@ from pathlib import Path
 import shared_runs
 
 import sim
-from sim.calibrate import TRAINING_SETS, Run, nvidia_recipe_runs, validation_runs
-from sim.capacity import max_rate, measure
+from sim.app.calibrate import TRAINING_SETS, Run, nvidia_recipe_runs, validation_runs
+from sim.app.capacity import max_rate, measure
+from sim.app.explore import explore
 from sim.config import ModelConfig
-from sim.explore import explore
-from sim.model import active_parameter_count, model_flops_per_token, parameter_count
-from sim.serving import unloaded_latency
-from sim.throughput import throughput
+from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
+from sim.perf.throughput import throughput
+from sim.serving.run import unloaded_latency
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"

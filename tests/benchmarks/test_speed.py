@@ -20,10 +20,10 @@ import pytest
 import simpy
 
 import sim
-import sim.job
-from sim.engine import CountingEnvironment, simulate_replicate
-from sim.montecarlo import replicate_outcomes
-from sim.plan import JobPlan, node_rate_categories, plan_job
+import sim.training.job
+from sim.training.montecarlo import replicate_outcomes
+from sim.training.plan import JobPlan, node_rate_categories, plan_job
+from sim.training.replicate import CountingEnvironment, simulate_replicate
 
 pytestmark = pytest.mark.benchmark
 
@@ -37,7 +37,7 @@ def llama_plan() -> JobPlan:
 def test_one_llama_405b_replicate(benchmark: Any, llama_plan: JobPlan) -> None:
     seed = np.random.SeedSequence(0)
     out = benchmark(simulate_replicate, llama_plan, seed, 0, record_events=False)
-    engine = "compiled" if Path(sim.job.__file__).suffix == ".so" else "pure Python"
+    engine = "compiled" if Path(sim.training.job.__file__).suffix == ".so" else "pure Python"
     print(f"\none replicate ({engine} engine): mean {benchmark.stats['mean'] * 1e3:.1f} ms, "
           f"{out.engine_events} SimPy events, {out.checkpoints} checkpoints")  # fmt: skip
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import sim
-from sim.explore import explore
-from sim.throughput import throughput
+from sim.app.explore import explore
+from sim.perf.throughput import throughput
 
 pytestmark = pytest.mark.benchmark
 

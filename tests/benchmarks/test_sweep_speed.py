@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import run_sweep
 
-from sim.analysis import load
+from sim.outputs.analysis import load
 
 pytestmark = pytest.mark.benchmark
 

@@ -1,0 +1,1 @@
+"""The application: Hydra, the command line, sweeps and searches."""

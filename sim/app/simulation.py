@@ -1,0 +1,116 @@
+"""The lifecycle of one simulation: validate, plan, run the replicates, tabulate, write."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.app.validation import validate
+from sim.config import GROUPS, Config
+from sim.des.draws import replicate_seeds
+from sim.errors import ConfigError
+from sim.outputs.results import (
+    EventsWriter,
+    Result,
+    events_frame,
+    replicates_frame,
+    summarize,
+    write_result,
+)
+from sim.outputs.trace import chrome_trace, write_trace
+from sim.perf.memory import memory_per_device
+from sim.serving.run import ServingResult, run_serving
+from sim.training.montecarlo import replicate_outcomes
+from sim.training.plan import STALL_LIMIT, JobPlan, plan_job
+from sim.training.replicate import simulate_replicate
+
+log = logging.getLogger(__name__)
+
+
+def check_types(config: object) -> None:
+    """A ``Config`` whose every field has its schema's type (one edited by hand in Python may
+    not): refused in the CLI's one line, before anything runs."""
+    if not isinstance(config, Config):
+        raise TypeError(f"sim.run needs a sim.Config (from sim.load_config), not a "
+                        f"{type(config).__name__}")  # fmt: skip
+    try:
+        OmegaConf.structured(config)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", "") or "config"
+        group = next((g for g, t in GROUPS.items() if t is getattr(error, "object_type", None)), "")
+        key = f"{group}.{key}" if group and not key.startswith(f"{group}.") else key
+        reason = str(error).strip().splitlines()[0]
+        raise ConfigError(key, getattr(error, "value", None), reason) from None
+
+
+def run(
+    config: Config, out_dir: Path | None = None, *, scenario: str = "custom"
+) -> Result | ServingResult:
+    """Simulate ``config`` and return its result; also write the files when ``out_dir`` is given.
+    A configuration with ``serving`` set serves requests (``ServingResult``) instead of training.
+
+    Raises ``ConfigError`` on a value the simulator cannot use.
+    """
+    started = time.perf_counter()
+    check_types(config)
+    validate(config)
+    if config.serving is not None:
+        served = run_serving(config, scenario=scenario, progress=config.sim.progress)
+        if out_dir is not None:
+            served.write(out_dir)
+        return served
+    plan, speed = plan_job(config)
+    memory = memory_per_device(config)
+    finished = replicate_outcomes(
+        plan,
+        seed=config.sim.seed,
+        replicates=config.sim.replicates,
+        record_events=config.sim.record_events,
+        progress=config.sim.progress,
+        workers=config.sim.workers,
+    )
+    # A run that writes its files streams the events there as replicates finish; in memory
+    # otherwise (the Python API's result.events).
+    writer = EventsWriter(out_dir) if out_dir is not None else None
+    outcomes = [writer.add(o) for o in finished] if writer else list(finished)
+    events_file = writer.close() if writer else None
+    stalled = sum(not o.finished for o in outcomes)
+    limited = sum(o.engine_events >= plan.max_events > 0 for o in outcomes)
+    if limited:
+        log.warning(
+            "%d of %d replicates stopped unfinished at sim.max_events=%d events; "
+            "completed_fraction says how many finished",
+            limited,
+            len(outcomes),
+            plan.max_events,
+        )
+    elif stalled and plan.horizon_s is None:
+        log.warning(
+            "%d of %d replicates did not finish within %.0fx their failure-free time; check the "
+            "failure rate, spares and repair time",
+            stalled,
+            len(outcomes),
+            STALL_LIMIT,
+        )
+    replicates = replicates_frame(outcomes, config, plan)
+    summary = summarize(scenario, config, plan, speed, memory, replicates)
+    events = None if events_file else events_frame(outcomes)
+    result = Result(summary, replicates, events_table=events, events_file=events_file)
+    log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
+    if out_dir is not None:
+        if config.sim.trace:
+            write_trace(replicate_trace(plan, config.sim.seed), out_dir)
+        write_result(result, out_dir)
+    return result
+
+
+def replicate_trace(plan: JobPlan, seed: int, index: int = 0) -> dict[str, Any]:
+    """The Chrome trace of replicate ``index`` (simulated again: same seed, same numbers)."""
+    seeds = replicate_seeds(seed, index + 1)
+    outcome = simulate_replicate(plan, seeds[index], index, record_events=True, trace=True)
+    return chrome_trace(outcome.timeline, outcome.events, index)

@@ -1,0 +1,1 @@
+"""The discrete-event kit both engines share."""

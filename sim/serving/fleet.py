@@ -1,0 +1,180 @@
+"""A serving fleet on the SimPy clock: arrivals, a router over replicas, and server failures.
+
+Servers fail with the same catalogue as training (``failures``): each category's rate is per
+server, and a failure takes down the replica on the struck server (every replica sharing it, when
+its ``serving.tp`` x ``serving.pp`` devices are below a server). A replica of ``pp`` pipeline
+stages runs as ``pp`` streams of iterations, one per micro-batch in flight (``sim.perf.inference``),
+each with its share of the cache and up to ``max_batch`` requests of its own (TensorRT-LLM:
+maxNumSequences = maxBatchSize x pp, NVIDIA/TensorRT-LLM cpp/tensorrt_llm/batch_manager/
+trtGptModel.h; the stream's share of the cache is fixed, where TensorRT-LLM's micro-batches
+draw on one pool); a failure takes all of them. A failed replica is back after detection,
+restart and a reload of its weights (``recovery.detection_s + recovery.restart_s +
+serving.load_weights_s``; a spare server is assumed to be at hand). Its requests start over
+elsewhere (``on_failure=retry``) or are lost (``drop``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.config import Config
+from sim.perf.inference import replica_memory, serving_of, step_model
+from sim.serving.replica import Replica, Request
+from sim.serving.traffic import Traffic
+from sim.training.plan import per_server_s
+from sim.training.replicate import CountingEnvironment
+
+
+@dataclass(frozen=True)
+class FleetShape:
+    """How replicas sit on servers."""
+
+    replicas: int
+    servers: int
+    replicas_per_server: int  # > 1 when a replica is part of a server
+    servers_per_replica: int  # > 1 when a replica spans servers
+
+
+def fleet_shape(config: Config) -> FleetShape:
+    serving, per_server = serving_of(config), config.hardware.devices_per_server
+    devices = serving.tp * serving.pp
+    if devices <= per_server:
+        per = per_server // devices
+        return FleetShape(serving.replicas, math.ceil(serving.replicas / per), per, 1)
+    span = math.ceil(devices / per_server)
+    return FleetShape(serving.replicas, serving.replicas * span, 1, span)
+
+
+def failures_per_server_s(config: Config) -> float:
+    """All failure categories' rates, per server and second (planned stops are not counted: a
+    serving fleet drains a replica before maintenance)."""
+    f = config.failures
+    if f.kind == "node_rate":
+        return per_server_s(f.rate_per_1000_server_days)
+    return per_server_s(sum(c.rate_per_1000_server_days for c in f.categories.values()))
+
+
+def downtime_s(config: Config) -> float:
+    recovery = config.recovery
+    return recovery.detection_s + recovery.restart_s + serving_of(config).load_weights_s
+
+
+@dataclass
+class FleetOutcome:
+    """One replicate: every request, and the fleet's busy, down and failure figures."""
+
+    requests: list[Request]
+    end_s: float
+    busy_s: float
+    down_s: float
+    failures: int
+    engine_events: int = 0  # SimPy events processed: the engine's unit of cost
+
+
+class ServingFleet:
+    """The replicas serving one run's traffic (not ``sim.training.cluster.Fleet``, the training
+    job's servers)."""
+
+    def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
+        self.serving = serving_of(config)
+        self.env = CountingEnvironment()
+        self.shape = fleet_shape(config)
+        model, kv = step_model(config), replica_memory(config).kv_tokens
+        self.streams = streams = self.serving.pp  # per replica: its micro-batches in flight
+        self.replicas = [  # the streams, replica by replica; max_batch is per micro-batch
+            Replica(i // streams, self.env, model, kv // streams, self.serving.max_batch,
+                    self.serving.max_batched_tokens, self._done)
+            for i in range(self.shape.replicas * streams)
+        ]  # fmt: skip
+        self.requests = [
+            Request(i, float(t), int(p), int(o))
+            for i, (t, p, o) in enumerate(
+                zip(traffic.arrival_s, traffic.prompt, traffic.output, strict=True)
+            )
+        ]
+        self.backlog: deque[Request] = deque()  # arrived while every replica was down
+        self.outstanding = len(self.requests)
+        self.finished = self.env.event()
+        self.failed_at: list[float] = []
+        self._turn = itertools.cycle(range(len(self.replicas)))
+        self._rng = rng
+        self._rate = failures_per_server_s(config) * self.shape.servers
+        self._downtime = downtime_s(config)
+
+    def run(self) -> FleetOutcome:
+        self.env.process(self._arrivals())
+        if self._rate > 0:
+            self.env.process(self._failures())
+        self.env.run(until=self.finished)
+        end = self.env.now
+        busy = sum(r.busy_s for r in self.replicas) / self.streams  # a stage serves each 1/pp
+        down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
+        failures = len(self.failed_at)
+        return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed)
+
+    def _arrivals(self) -> Generator[simpy.Event, None, None]:
+        for request in self.requests:
+            wait = request.arrival_s - self.env.now
+            if wait > 0:
+                yield self.env.timeout(wait)
+            self._route(request)
+
+    def _route(self, request: Request) -> None:
+        up = [r for r in self.replicas if r.up]
+        if not up:
+            self.backlog.append(request)
+            return
+        if self.serving.router == "round_robin":
+            replica = next(r for r in (self.replicas[next(self._turn)] for _ in self.replicas)
+                           if r.up)  # fmt: skip
+        else:
+            replica = min(up, key=lambda r: r.load)
+        replica.submit(request)
+
+    def _done(self, request: Request) -> None:
+        self.outstanding -= 1
+        if self.outstanding == 0:
+            self.finished.succeed()
+
+    def _failures(self) -> Generator[simpy.Event, None, None]:
+        """One Poisson stream over the fleet's servers; each failure strikes a drawn server."""
+        while True:
+            yield self.env.timeout(self._rng.exponential(1.0 / self._rate))
+            server = int(self._rng.integers(self.shape.servers))
+            if self.shape.servers_per_replica > 1:
+                struck = [server // self.shape.servers_per_replica]
+            else:
+                per = self.shape.replicas_per_server
+                struck = list(range(server * per, min((server + 1) * per, self.shape.replicas)))
+            for index in struck:
+                streams = self.replicas[index * self.streams : (index + 1) * self.streams]
+                if streams[0].up:
+                    self.failed_at.append(self.env.now)
+                    held = [r for stream in streams for r in stream.fail()]  # all down first
+                    self._lose(held)
+                    self.env.process(self._recover(streams))
+
+    def _lose(self, held: list[Request]) -> None:
+        for request in held:
+            if self.serving.on_failure == "drop":
+                request.dropped = True
+                request.finish_s = self.env.now
+                self._done(request)
+            else:
+                request.retries += 1
+                request.generated, request.first_token_s = 0, math.nan
+                self._route(request)
+
+    def _recover(self, streams: list[Replica]) -> Generator[simpy.Event, None, None]:
+        yield self.env.timeout(self._downtime)
+        for stream in streams:
+            stream.recover()
+        while self.backlog:
+            self._route(self.backlog.popleft())

@@ -1,0 +1,99 @@
+"""The requests a serving run receives: when they arrive and how long their prompts and replies are.
+
+Drawn up front as arrays from one numpy Generator, so the same seed gives the same traffic whatever
+the fleet serving it (a capacity search compares fleets on identical requests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import LengthConfig, ServingConfig
+from sim.errors import ConfigError
+from sim.training.plan import SECONDS_PER_DAY
+
+BLOCK = 4096  # arrivals drawn per call into numpy
+TRACE_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Arrival times (sorted) and the prompt and reply lengths of each request, in tokens."""
+
+    arrival_s: np.ndarray
+    prompt: np.ndarray
+    output: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+
+def lengths(spec: LengthConfig, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Token counts with mean ``spec.mean`` (before clipping to [1, max])."""
+    if spec.distribution == "fixed":
+        values = np.full(count, spec.mean)
+    else:
+        mu = math.log(spec.mean) - spec.sigma**2 / 2.0
+        values = rng.lognormal(mu, spec.sigma, size=count)
+    clipped: np.ndarray = np.clip(np.rint(values), 1, spec.max).astype(np.int64)
+    return clipped
+
+
+def traffic(serving: ServingConfig, rng: np.random.Generator) -> Traffic:
+    if serving.arrivals == "trace":
+        return _trace(serving)
+    times = _arrival_times(serving, rng)
+    return Traffic(
+        times,
+        lengths(serving.prompt_tokens, len(times), rng),
+        lengths(serving.output_tokens, len(times), rng),
+    )
+
+
+def _arrival_times(serving: ServingConfig, rng: np.random.Generator) -> np.ndarray:
+    """Poisson arrivals at ``rate_per_s`` (diurnal: thinned from the peak rate along a sinusoid
+    of one day) until ``duration_s``, or until ``requests`` have arrived when that is set."""
+    limit = serving.requests
+    if serving.arrivals == "offline":
+        assert limit is not None  # validated
+        return np.zeros(limit)
+    ratio = serving.diurnal_peak_to_mean if serving.arrivals == "diurnal" else 1.0
+    peak = serving.rate_per_s * ratio
+    blocks, t, count = [], 0.0, 0
+    while (t < serving.duration_s) if limit is None else (count < limit):
+        times = t + np.cumsum(rng.exponential(1.0 / peak, size=BLOCK))
+        t = float(times[-1])
+        if ratio != 1.0:
+            rate = 1.0 + (ratio - 1.0) * np.sin(2.0 * np.pi * times / SECONDS_PER_DAY)
+            times = times[rng.random(len(times)) * ratio < rate]
+        blocks.append(times)
+        count += len(times)
+    times = np.concatenate(blocks) if blocks else np.zeros(0)
+    return times[times < serving.duration_s] if limit is None else times[:limit]
+
+
+def _trace(serving: ServingConfig) -> Traffic:
+    import pandas as pd  # only trace runs read CSV
+
+    path = Path(serving.trace or "")
+    if not path.is_file():
+        raise ConfigError("serving.trace", serving.trace, "no such file; a CSV with columns "
+                          + ", ".join(TRACE_COLUMNS))  # fmt: skip
+    frame = pd.read_csv(path)
+    missing = [c for c in TRACE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ConfigError("serving.trace", serving.trace, f"missing columns {', '.join(missing)}")
+    frame = frame.sort_values("arrival_s")
+    if serving.requests is not None:
+        frame = frame.head(serving.requests)
+    if (frame[list(TRACE_COLUMNS[1:])] < 1).any().any() or (frame["arrival_s"] < 0).any():
+        raise ConfigError("serving.trace", serving.trace, "arrival_s must be >= 0 and lengths >= 1")
+    return Traffic(
+        frame["arrival_s"].to_numpy(float),
+        frame["prompt_tokens"].to_numpy(np.int64),
+        frame["output_tokens"].to_numpy(np.int64),
+    )
