@@ -12,7 +12,7 @@ from conftest import SWEEP_PLAN, SWEEP_REPLICATES, interval_sweep, simulate
 import sim
 from sim.perf.analytic import daly_interval_s, young_interval_s
 from sim.training.accounting import Ledger
-from sim.training.cluster import Fleet, SparePool
+from sim.training.cluster import Roster, SparePool
 from sim.training.events import EventLog
 from sim.training.failures import Failure
 from sim.training.job import TrainingJob
@@ -56,10 +56,10 @@ def run_job(
     env = simpy.Environment()
     rng = np.random.default_rng(0)
     log = EventLog(True)
-    fleet = Fleet(p.servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)  # type: ignore[attr-defined]
+    roster = Roster(p.servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)  # type: ignore[attr-defined]
     spares = SparePool(env, spare_ids=[], repair_time=lambda: 1.0, repair_slots=0,
-                       retire_after=0, fleet=fleet, log=log)  # fmt: skip
-    job = TrainingJob(env, p, fleet=fleet, spares=spares, ledger=Ledger(), log=log,  # type: ignore[arg-type]
+                       retire_after=0, roster=roster, log=log)  # fmt: skip
+    job = TrainingJob(env, p, roster=roster, spares=spares, ledger=Ledger(), log=log,  # type: ignore[arg-type]
                       store=SharedStore(env, store_bytes_per_s))  # fmt: skip
 
     def strike() -> simpy.events.ProcessGenerator:

@@ -8,19 +8,19 @@ from collections.abc import Iterator
 import numpy as np
 import simpy
 
-from sim.training.cluster import Fleet, SparePool
+from sim.training.cluster import Roster, SparePool
 from sim.training.events import EventLog
 from sim.training.replicate import CountingEnvironment
 
 
 def pool(env: simpy.Environment, spares: list[int], repairs: list[float], retire_after: int = 0,
          failures: dict[int, int] | None = None) -> SparePool:  # fmt: skip
-    fleet = Fleet(4, len(spares), lemon_fraction=0.0, lemon_multiplier=1.0,
+    roster = Roster(4, len(spares), lemon_fraction=0.0, lemon_multiplier=1.0,
                   rng=np.random.default_rng(0))  # fmt: skip
-    fleet.failures.update(failures or {})
+    roster.failures.update(failures or {})
     times: Iterator[float] = iter(repairs)
     return SparePool(env, spare_ids=spares, repair_time=lambda: next(times), repair_slots=0,
-                     retire_after=retire_after, fleet=fleet, log=EventLog(True))  # fmt: skip
+                     retire_after=retire_after, roster=roster, log=EventLog(True))  # fmt: skip
 
 
 def test_repaired_servers_join_the_back_of_the_pool_in_the_order_their_repairs_end() -> None:

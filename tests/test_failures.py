@@ -18,7 +18,7 @@ import sim
 from sim.des.draws import Sampler, frozen
 from sim.outputs.analysis import published_interruptions
 from sim.training.accounting import Bucket
-from sim.training.cluster import Fleet
+from sim.training.cluster import Roster
 from sim.training.failures import Category, Failure, start_failures
 from sim.training.plan import node_rate_categories
 from sim.training.replicate import simulate_replicate
@@ -72,10 +72,10 @@ def stream(
 ) -> Recorder:
     env = simpy.Environment()
     rng = np.random.default_rng(seed)
-    fleet = Fleet(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
+    roster = Roster(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
     target = Recorder(env) if target is None else target
     target.env = env
-    start_failures(env, target, fleet, cat, rng)
+    start_failures(env, target, roster, cat, rng)
     env.run(until=until_s)
     return target
 
@@ -186,10 +186,10 @@ def test_node_rate_mean_time_to_failure_is_one_over_n_times_rate() -> None:
     servers, rate = 2048, 3.789 / 1000.0 / DAY
     env = simpy.Environment()
     rng = np.random.default_rng(1)
-    fleet = Fleet(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
+    roster = Roster(servers, 0, lemon_fraction=0.0, lemon_multiplier=1.0, rng=rng)
     target = Recorder(env)
     for cat in node_rate_categories(rate, 0.78, 60.0):
-        start_failures(env, target, fleet, cat, rng)
+        start_failures(env, target, roster, cat, rng)
     env.run(until=4000 * DAY)
     mttf = np.mean(np.diff([0.0, *sorted(target.times)]))
     assert mttf == pytest.approx(1.0 / (servers * rate), rel=0.02)

@@ -79,8 +79,7 @@ class FleetOutcome:
 
 
 class ServingFleet:
-    """The replicas serving one run's traffic (not ``sim.training.cluster.Fleet``, the training
-    job's servers)."""
+    """The replicas serving one run's traffic."""
 
     def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
         self.serving = serving_of(config)

@@ -14,8 +14,8 @@ import simpy
 from sim.training.events import EventLog
 
 
-class Fleet:
-    """Server identities. Slot i of the job holds server ``slot_server[i]``; spares and repaired
+class Roster:
+    """Who holds each of the job's slots (slot i: server ``slot_server[i]``); spares and repaired
     servers have ids too, so lemons stay lemons and failures per server can be counted."""
 
     def __init__(
@@ -82,7 +82,7 @@ class SparePool:
         repair_time: Callable[[], float],
         repair_slots: int,
         retire_after: int,
-        fleet: Fleet,
+        roster: Roster,
         log: EventLog,
     ) -> None:
         self._env = env
@@ -93,7 +93,7 @@ class SparePool:
         self._repair_time = repair_time
         self._benches = simpy.Resource(env, repair_slots) if repair_slots else None
         self._retire_after = retire_after
-        self._fleet = fleet
+        self._fleet = roster
         self._log = log
         self.retired = 0
 

@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from sim.des.draws import Sampler, Uniforms
-from sim.training.cluster import Fleet
+from sim.training.cluster import Roster
 
 SERVER_SCOPES = ("device", "server")
 
@@ -69,12 +69,12 @@ def units(category: Category, servers: int) -> int:
     return 1
 
 
-def _slots(category: Category, unit: int, fleet: Fleet) -> tuple[int, ...]:
+def _slots(category: Category, unit: int, roster: Roster) -> tuple[int, ...]:
     if category.scope in SERVER_SCOPES:
         return (unit,)
     if category.scope == "switch":
         first = unit * category.servers_down
-        return tuple(range(first, min(first + category.servers_down, fleet.size)))
+        return tuple(range(first, min(first + category.servers_down, roster.size)))
     return ()
 
 
@@ -118,25 +118,25 @@ def _strikes(
 def start_failures(
     env: simpy.Environment,
     job: Target,
-    fleet: Fleet,
+    roster: Roster,
     category: Category,
     rng: np.random.Generator,
 ) -> None:
     """Failures of one category over the whole job, at ``rate_per_server_s`` per server."""
-    n_units = units(category, fleet.size)
-    job_rate = fleet.size * category.rate_per_server_s
+    n_units = units(category, roster.size)
+    job_rate = roster.size * category.rate_per_server_s
     if job_rate <= 0.0:
         return
     name, detection_s, silent = category.name, category.detection_s, category.silent
     swap = category.swap and category.scope not in ("job", "cluster")
 
     def strike(unit: int) -> None:
-        job.fail(Failure(name, _slots(category, unit, fleet), swap, detection_s, silent))
+        job.fail(Failure(name, _slots(category, unit, roster), swap, detection_s, silent))
 
     if category.distribution == "exponential":
         gap, uniform = Sampler("exponential", 1.0 / job_rate, rng), Uniforms(rng)
         if category.scope in SERVER_SCOPES:
-            _strikes(env, job, lambda _: gap(), lambda _: fleet.pick_slot(uniform), strike)
+            _strikes(env, job, lambda _: gap(), lambda _: roster.pick_slot(uniform), strike)
         else:
             _strikes(env, job, lambda _: gap(), lambda _: int(uniform() * n_units), strike)
         return
@@ -163,7 +163,7 @@ def start_planned(env: simpy.Environment, job: Target, interval_s: float) -> Non
 def start_stragglers(
     env: simpy.Environment,
     job: Target,
-    fleet: Fleet,
+    roster: Roster,
     *,
     rate_per_server_s: float,
     speed: float,
@@ -171,6 +171,6 @@ def start_stragglers(
     rng: np.random.Generator,
 ) -> None:
     """Slowdown events of single servers, superposed over the job."""
-    gap = Sampler("exponential", 1.0 / (fleet.size * rate_per_server_s), rng)
+    gap = Sampler("exponential", 1.0 / (roster.size * rate_per_server_s), rng)
     duration, uniform = Sampler("exponential", duration_mean_s, rng), Uniforms(rng)
-    _every(env, gap, lambda: job.slow_down(fleet.pick_slot(uniform), speed, duration()))
+    _every(env, gap, lambda: job.slow_down(roster.pick_slot(uniform), speed, duration()))

@@ -34,7 +34,7 @@ from sim.training.checkpointing import (
     Periodic,
     make_policy,
 )
-from sim.training.cluster import Fleet, SparePool
+from sim.training.cluster import Roster, SparePool
 from sim.training.events import EventLog
 from sim.training.failures import Failure, Planned
 from sim.training.pace import Pace
@@ -96,7 +96,7 @@ class TrainingJob:
         env: simpy.Environment,
         plan: JobPlan,
         *,
-        fleet: Fleet,
+        roster: Roster,
         spares: SparePool,
         ledger: Ledger,
         log: EventLog,
@@ -105,7 +105,7 @@ class TrainingJob:
         self.env = env
         self.store = store
         self.plan = plan
-        self.fleet = fleet
+        self.roster = roster
         self.spares = spares
         self.ledger = ledger
         self.log = log
@@ -201,7 +201,7 @@ class TrainingJob:
             self._interrupt(PLANNED)
 
     def slow_down(self, slot: int, speed: float, duration_s: float) -> None:
-        self.log.record(self.env.now, "slowdown", "", self.fleet.slot_server[slot], duration_s)
+        self.log.record(self.env.now, "slowdown", "", self.roster.slot_server[slot], duration_s)
         self.pace.slow_down(speed)
         self._speed_changed()
         over = self.env.timeout(duration_s)
@@ -635,11 +635,11 @@ class TrainingJob:
         # A corruption found late was detected while training: that time is already lost.
         self._detection_s = 0.0 if late else failure.detection_s
         slots = failure.slots
-        servers = list(map(self.fleet.slot_server.__getitem__, slots))
+        servers = list(map(self.roster.slot_server.__getitem__, slots))
         if self.log.enabled:
             self.log.record(now, "failure", failure.cause, servers[0] if servers else -1, lost_s)
         if failure.swap and servers:
-            failures, missing = self.fleet.failures, self.missing
+            failures, missing = self.roster.failures, self.missing
             for slot, server in zip(slots, servers, strict=True):
                 failures[server] += 1
                 if slot not in missing:
@@ -690,7 +690,7 @@ class TrainingJob:
     def _replace_missing(self, resume: Steps) -> None:
         while self.missing:
             if self.spares.free > 0:
-                self.fleet.replace(self.missing.pop(0), self.spares.take())
+                self.roster.replace(self.missing.pop(0), self.spares.take())
             elif self._can_shrink():
                 self._set_elastic_speed()
                 break
@@ -721,7 +721,7 @@ class TrainingJob:
         """Put ``n`` free spares in the first ``n`` missing slots."""
         missing, spares = self.missing, self.spares
         for _ in range(n):
-            self.fleet.replace(missing.pop(0), spares.take())
+            self.roster.replace(missing.pop(0), spares.take())
 
     def _acquire_spare(self, then: Callable[[], None]) -> None:
         """Wait for a spare to come back from repair; a failure meanwhile still takes one
@@ -737,7 +737,7 @@ class TrainingJob:
 
         def book() -> None:
             if request.triggered:
-                self.fleet.replace(self.missing.pop(0), cast(int, request.value))
+                self.roster.replace(self.missing.pop(0), cast(int, request.value))
             else:
                 self.spares.cancel()
             waited = self.env.now - start

@@ -16,7 +16,7 @@ from sim.des.draws import Sampler, children
 from sim.outputs.trace import Slice, Timeline
 from sim.training.accounting import Bucket, Ledger
 from sim.training.checkpointing import REGISTRY
-from sim.training.cluster import Fleet, SparePool
+from sim.training.cluster import Roster, SparePool
 from sim.training.events import EventLog, EventRow, EventRun
 from sim.training.failures import start_failures, start_planned, start_stragglers
 from sim.training.job import TrainingJob
@@ -107,7 +107,7 @@ def simulate_replicate(
     trace: bool = False,
 ) -> ReplicateOutcome:
     """Run one independent replicate. ``seed`` is this replicate's own SeedSequence; each component
-    draws from its own child stream (fleet, repairs, stragglers, then one per failure category), so
+    draws from its own child stream (roster, repairs, stragglers, then one per failure category), so
     adding a component does not shift the others' numbers."""
     fleet_seed, repair_seed, straggler_seed, *category_seeds = children(
         seed, 3 + len(plan.categories)
@@ -120,7 +120,7 @@ def simulate_replicate(
         else TracingEnvironment(plan.max_events, lambda: timeline.read(env.now))
     )
     log = EventLog(record_events)
-    fleet = Fleet(
+    roster = Roster(
         plan.servers,
         plan.spare_servers,
         lemon_fraction=plan.lemon_fraction,
@@ -138,22 +138,22 @@ def simulate_replicate(
         ),
         repair_slots=plan.repair_slots,
         retire_after=plan.retire_after,
-        fleet=fleet,
+        roster=roster,
         log=log,
     )
     store = (
         SharedStore(env, plan.persist_bytes_per_s) if REGISTRY[plan.policy].needs_store else None
     )
-    job = TrainingJob(env, plan, fleet=fleet, spares=spares, ledger=ledger, log=log, store=store)
+    job = TrainingJob(env, plan, roster=roster, spares=spares, ledger=ledger, log=log, store=store)
     for category, category_seed in zip(plan.categories, category_seeds, strict=True):
-        start_failures(env, job, fleet, category, np.random.default_rng(category_seed))
+        start_failures(env, job, roster, category, np.random.default_rng(category_seed))
     if plan.planned_per_day > 0:
         start_planned(env, job, SECONDS_PER_DAY / plan.planned_per_day)
     if plan.straggler_rate_per_server_s > 0:
         start_stragglers(
             env,
             job,
-            fleet,
+            roster,
             rate_per_server_s=plan.straggler_rate_per_server_s,
             speed=plan.straggler_speed,
             duration_mean_s=plan.straggler_duration_s,
