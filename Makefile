@@ -18,6 +18,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check sim tests
 	$(BIN)/ruff format --check sim tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Tests on two worker processes (pytest-xdist): the suite's wall time on a 2-core machine halves.
 test: lint

@@ -16,13 +16,14 @@ from omegaconf import DictConfig
 
 from sim.app.cli import launch
 from sim.app.compare import format_comparison, run_variants
-from sim.app.loading import CONF_DIR, to_config
+from sim.app.loading import to_config
 from sim.app.simulation import run
 from sim.app.sweep import objective
+from sim.config import CONF_DIR
 from sim.errors import ConfigError
+from sim.outputs.files import ERROR_FILE, write_json
 from sim.outputs.report import format_capacity, format_line, format_serving, format_summary
-from sim.outputs.results import ERROR_FILE, write_json
-from sim.serving.run import ServingResult
+from sim.outputs.serving_results import ServingResult
 
 log = logging.getLogger("sim")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import sim
 from sim.training.events import EventRow
-from sim.training.plan import plan_job
+from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden_engine.json"

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import simpy
 
+from sim.des.environment import CountingEnvironment
 from sim.training.cluster import Roster, SparePool
 from sim.training.events import EventLog
-from sim.training.replicate import CountingEnvironment
 
 
 def pool(env: simpy.Environment, spares: list[int], repairs: list[float], retire_after: int = 0,

@@ -17,9 +17,9 @@ import sim
 import sim.training.job
 from sim.des.draws import replicate_seeds
 from sim.training.accounting import Bucket
-from sim.training.failures import Category
 from sim.training.montecarlo import replicate_outcomes
-from sim.training.plan import STALL_LIMIT, JobPlan, plan_job
+from sim.training.plan import STALL_LIMIT, Category, JobPlan
+from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 HOUR = 3600.0

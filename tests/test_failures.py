@@ -19,8 +19,8 @@ from sim.des.draws import Sampler, frozen
 from sim.outputs.analysis import published_interruptions
 from sim.training.accounting import Bucket
 from sim.training.cluster import Roster
-from sim.training.failures import Category, Failure, start_failures
-from sim.training.plan import node_rate_categories
+from sim.training.failures import Failure, start_failures
+from sim.training.plan import Category, node_rate_categories
 from sim.training.replicate import simulate_replicate
 
 DAY = 86_400.0

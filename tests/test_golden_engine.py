@@ -13,7 +13,7 @@ import pytest
 from golden_engine import CASES, GOLDEN, measure
 
 import sim
-from sim.training.plan import plan_job
+from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 

@@ -136,7 +136,7 @@ def test_mla_attention_flops_use_its_head_widths() -> None:
 def test_deepseek_v3_checkpoints_its_multi_token_prediction_module_too() -> None:
     # DeepSeek-V3 report: the MTP module (one MoE layer and a projection; embedding and output
     # head shared) is trained and saved with the main model. BF16 weights + FP32 Adam: 14 bytes.
-    from sim.training.storage import checkpoint_bytes
+    from sim.perf.checkpoints import checkpoint_bytes
 
     config = sim.load_config("deepseek_v2", ["model=deepseek_v3"])
     v3 = config.model

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 import sim
 from sim.app.simulation import replicate_trace
 from sim.outputs import plots
-from sim.training.plan import plan_job
+from sim.training.planning import plan_job
 
 matplotlib.use("Agg")
 KEY = re.compile(r"\w_\w|\w\.\w+_")  # snake_case or a dotted config key

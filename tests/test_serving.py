@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 
 import sim
 from sim.app.capacity import search
+from sim.app.simulation import run_serving
 from sim.config import Config, SloConfig
 from sim.errors import ConfigError
+from sim.outputs.serving_results import requests_frame
 from sim.perf.inference import (
     PRECISION_BYTES,
     compute_path,
@@ -26,8 +28,8 @@ from sim.perf.inference import (
     step_model,
 )
 from sim.perf.model import NORM_PARAMETERS, matmul_parameters, moe_layers
+from sim.serving.engine import prefill_s, simulate
 from sim.serving.fleet import ServingFleet
-from sim.serving.run import prefill_s, requests_frame, run_serving, simulate
 from sim.serving.traffic import traffic
 
 QUIET = ["sim.progress=false", "sim.replicates=1"]

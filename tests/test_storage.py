@@ -8,8 +8,9 @@ import pytest
 import simpy
 
 import sim
-from sim.training.plan import plan_job
-from sim.training.storage import SharedStore, checkpoint_bytes, snapshot_s, transfer_s
+from sim.perf.checkpoints import checkpoint_bytes, snapshot_s, transfer_s
+from sim.training.planning import plan_job
+from sim.training.storage import SharedStore
 
 
 def test_checkpoint_size_is_weights_and_optimizer_state() -> None:

@@ -17,12 +17,12 @@ from omegaconf import OmegaConf
 
 import sim
 from sim.app.cli import BASIC_SWEEPER, preflight
-from sim.app.loading import CONF_DIR
+from sim.app.loading import register_configs
 from sim.app.sweep import finished_jobs, objective, planned_jobs
-from sim.config import register_configs
+from sim.config import CONF_DIR
 from sim.errors import ConfigError
 from sim.outputs.analysis import load
-from sim.outputs.results import atomic_write
+from sim.outputs.files import atomic_write
 
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 

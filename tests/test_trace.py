@@ -12,7 +12,7 @@ import pytest
 import sim
 from sim.des.draws import replicate_seeds
 from sim.outputs.trace import TRACE_FILE, bucket_seconds
-from sim.training.plan import plan_job
+from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 

@@ -9,11 +9,11 @@ import pytest
 from conftest import plan, simulate
 
 import sim
+from sim.perf.checkpoints import checkpoint_bytes
 from sim.perf.memory import memory_per_device
 from sim.perf.workload import corpus_tokens, pipeline_tokens_per_s, premium
 from sim.training.accounting import Bucket
 from sim.training.plan import PhasePlan
-from sim.training.storage import checkpoint_bytes
 
 
 def config() -> sim.Config:

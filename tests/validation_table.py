@@ -20,7 +20,7 @@ from sim.app.explore import explore
 from sim.config import ModelConfig
 from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
 from sim.perf.throughput import throughput
-from sim.serving.run import unloaded_latency
+from sim.serving.engine import unloaded_latency
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"

@@ -17,7 +17,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.config import Config, SloConfig
+from sim.outputs.serving_results import percentile_s, replicate_row, requests_frame
 from sim.perf.inference import serving_of
+from sim.serving.engine import simulate, unloaded_latency
 
 
 def with_serving(config: Config, **changes: Any) -> Config:
@@ -26,8 +28,6 @@ def with_serving(config: Config, **changes: Any) -> Config:
 
 def measure(config: Config) -> dict[str, Any]:
     """One simulated point: the replicate row plus the p99 latencies."""
-    from sim.serving.run import percentile_s, replicate_row, requests_frame, simulate
-
     outcome = simulate(config, np.random.SeedSequence(config.sim.seed))
     frame = requests_frame(outcome, serving_of(config), 0)
     row = replicate_row(config, outcome, frame, 0)
@@ -38,8 +38,6 @@ def measure(config: Config) -> dict[str, Any]:
 
 def search(config: Config, rate: float, slo: SloConfig) -> dict[str, Any]:
     """The smallest fleet meeting ``slo`` at ``rate``, with its figures; or why there is none."""
-    from sim.serving.run import unloaded_latency
-
     serving = serving_of(config)
     base = with_serving(
         config, rate_per_s=rate, requests=serving.search_requests,

@@ -8,9 +8,7 @@ once up front (every point of a sweep before any runs) lets us catch those error
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
-import re
 import shutil
 import signal
 import sys
@@ -20,35 +18,25 @@ from pathlib import Path
 from typing import NoReturn
 
 from hydra._internal.utils import get_args_parser
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.plugins import Plugins
-from hydra.errors import MissingConfigException, OverrideParseException
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from hydra.errors import OverrideParseException
 
 from sim.app.help import SIM, help_text
 from sim.app.loading import (
-    CONF_DIR,
     category_overrides,
     compose_values,
+    explain,
+    malformed,
+    register_configs,
     search_path,
-    section_schema,
     to_config,
 )
 from sim.app.sweep import sweep_points
 from sim.app.validation import validate
-from sim.config import GROUPS, Config, register_configs
+from sim.config import CONF_DIR, Config
 from sim.errors import ConfigError
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-
-# Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.
-PLUGIN_EXTRAS = {
-    "joblib": "sweep",
-    "submitit_local": "slurm",
-    "submitit_slurm": "slurm",
-    "ray": "ray",
-    "optuna": "optuna",
-}
 
 
 def preflight(argv: Sequence[str], *, check: Callable[[Config], None] = validate) -> str | None:
@@ -143,7 +131,7 @@ def _check_sweep(overrides: list[str]) -> str | None:
     try:
         points = sweep_points(overrides)
     except OverrideParseException:
-        return _malformed(overrides)
+        return malformed(overrides)
     except Exception:  # a sweep syntax only another sweeper knows (Optuna's interval): its job
         return None
     # Composing takes ~0.1 s: compose_values composes once per combination of group choices and
@@ -171,60 +159,6 @@ def _skip_hydras_point_check() -> None:
 
 def _points_checked(self: object, batch: Sequence[Sequence[str]]) -> None:
     """Every point of ``batch`` was composed by the preflight."""
-
-
-def explain(error: Exception, overrides: Sequence[str]) -> str:
-    """One line for an error Hydra or OmegaConf raised while composing."""
-    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
-        group, _, option = error.missing_cfg_file.rpartition("/")
-        if option in PLUGIN_EXTRAS:
-            install = f"pip install -e '.[{PLUGIN_EXTRAS[option]}]'"
-            return f"{group}={option}: its Hydra plugin is not installed; {install}"
-        valid = ", ".join(o for o in error.options or [] if not o.startswith("base_"))
-        return f"{group}={option}: no such option; valid: {valid}"
-    if isinstance(error, OverrideParseException):
-        return _malformed(overrides)
-    chained = error.__cause__
-    if not isinstance(chained, OmegaConfBaseException) and "while composing" in str(error):
-        chained = error.__context__  # a YAML file's error, which Hydra keeps as the context
-    cause = chained if isinstance(chained, OmegaConfBaseException) else error
-    if not isinstance(cause, OmegaConfBaseException):
-        return " ".join(str(error).split())
-    key = getattr(cause, "full_key", "") or ""
-    attempted = next((o for o in overrides if o.lstrip("+~").startswith(key)), None)
-    if attempted is None:  # set in a YAML file, not on the command line
-        where = re.match(r"In '([^']+)'", str(error))
-        value = getattr(cause, "value", None)
-        shown = f"{key}={value}" if value is not None else key
-        attempted = f"{shown} (in {where.group(1)}.yaml)" if where else shown
-    if isinstance(cause, ConfigKeyError | ConfigAttributeError):
-        return f"{attempted}: unknown key {key!r}; valid: {_valid_keys(key)}"
-    return f"{attempted}: {_first_line(cause)}"
-
-
-def _malformed(overrides: Sequence[str]) -> str:
-    """Name the first override Hydra's parser refuses, and why."""
-    parser = OverridesParser.create()
-    for override in overrides:
-        try:
-            parser.parse_overrides([override])
-        except OverrideParseException as error:
-            reason = _first_line(error)
-            return f"{override}: malformed override ({reason}); expected key=value, e.g. sim.seed=1"
-    return f"{' '.join(overrides)}: malformed overrides; expected key=value, e.g. sim.seed=1"
-
-
-def _valid_keys(full_key: str) -> str:
-    """The keys of the section the bad key sits in (nested sections list their own)."""
-    found = section_schema(full_key) if "." in full_key else None
-    if found is None:
-        return ", ".join(GROUPS)
-    section, schema = found
-    return ", ".join(f"{section}.{f.name}" for f in dataclasses.fields(schema))
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def launch(

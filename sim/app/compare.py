@@ -11,8 +11,9 @@ import pandas as pd
 
 from sim.app.loading import compose_config
 from sim.app.simulation import run
-from sim.outputs.results import Result, write_parquet, write_summary
-from sim.serving.run import CAPACITY_FILE, ServingResult
+from sim.outputs.files import write_parquet, write_summary
+from sim.outputs.results import Result
+from sim.outputs.serving_results import CAPACITY_FILE, ServingResult
 
 # What the side-by-side table shows, with its format.
 COLUMNS = {

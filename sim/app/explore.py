@@ -23,9 +23,10 @@ from omegaconf import DictConfig
 
 from sim.app.cli import launch
 from sim.app.help import EXPLORE
-from sim.app.loading import CONF_DIR, to_config
-from sim.app.validation import divisors, validate
-from sim.config import Config
+from sim.app.loading import to_config
+from sim.app.validation import validate
+from sim.app.validation.checks import divisors
+from sim.config import CONF_DIR, Config
 from sim.errors import ConfigError
 from sim.perf.memory import layer_slots, memory_per_device
 from sim.perf.model import RECOMPUTE_MODES

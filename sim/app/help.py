@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from sim.app.loading import CONF_DIR
+from sim.config import CONF_DIR
 
 SIM = (
     "python -m sim",

@@ -11,16 +11,31 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
+from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, ValidationError
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
-from sim.config import GROUPS, Config, FailureCategory, FailuresConfig, register_configs
+from sim.config import CONF_DIR, GROUPS, Config, FailureCategory, FailuresConfig
 from sim.errors import ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+@functools.cache
+def register_configs() -> None:
+    """Put the schema in Hydra's ConfigStore: ``base_config`` and one ``base_<group>`` per group.
+    Once per process (every compose asks): storing converts each dataclass, 20 ms in all."""
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    for group, schema in GROUPS.items():
+        store.store(group=group, name=f"base_{group}", node=schema)
 
 
 def to_config(cfg: DictConfig) -> Config:
@@ -152,8 +167,6 @@ def load_config(
     except ConfigError:
         raise
     except Exception as error:  # Hydra's and OmegaConf's, in the CLI's one line
-        from sim.app.cli import explain
-
         raise ConfigError.from_line(explain(error, arguments)) from None
 
 
@@ -196,3 +209,67 @@ def _compose(overrides: tuple[str, ...]) -> DictConfig:
 def _compose_outside(overrides: tuple[str, ...]) -> DictConfig:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=list(overrides))
+
+
+# Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.
+PLUGIN_EXTRAS = {
+    "joblib": "sweep",
+    "submitit_local": "slurm",
+    "submitit_slurm": "slurm",
+    "ray": "ray",
+    "optuna": "optuna",
+}
+
+
+def explain(error: Exception, overrides: Sequence[str]) -> str:
+    """One line for an error Hydra or OmegaConf raised while composing."""
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, option = error.missing_cfg_file.rpartition("/")
+        if option in PLUGIN_EXTRAS:
+            install = f"pip install -e '.[{PLUGIN_EXTRAS[option]}]'"
+            return f"{group}={option}: its Hydra plugin is not installed; {install}"
+        valid = ", ".join(o for o in error.options or [] if not o.startswith("base_"))
+        return f"{group}={option}: no such option; valid: {valid}"
+    if isinstance(error, OverrideParseException):
+        return malformed(overrides)
+    chained = error.__cause__
+    if not isinstance(chained, OmegaConfBaseException) and "while composing" in str(error):
+        chained = error.__context__  # a YAML file's error, which Hydra keeps as the context
+    cause = chained if isinstance(chained, OmegaConfBaseException) else error
+    if not isinstance(cause, OmegaConfBaseException):
+        return " ".join(str(error).split())
+    key = getattr(cause, "full_key", "") or ""
+    attempted = next((o for o in overrides if o.lstrip("+~").startswith(key)), None)
+    if attempted is None:  # set in a YAML file, not on the command line
+        where = re.match(r"In '([^']+)'", str(error))
+        value = getattr(cause, "value", None)
+        shown = f"{key}={value}" if value is not None else key
+        attempted = f"{shown} (in {where.group(1)}.yaml)" if where else shown
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):
+        return f"{attempted}: unknown key {key!r}; valid: {_valid_keys(key)}"
+    return f"{attempted}: {_first_line(cause)}"
+
+
+def malformed(overrides: Sequence[str]) -> str:
+    """Name the first override Hydra's parser refuses, and why."""
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_overrides([override])
+        except OverrideParseException as error:
+            reason = _first_line(error)
+            return f"{override}: malformed override ({reason}); expected key=value, e.g. sim.seed=1"
+    return f"{' '.join(overrides)}: malformed overrides; expected key=value, e.g. sim.seed=1"
+
+
+def _valid_keys(full_key: str) -> str:
+    """The keys of the section the bad key sits in (nested sections list their own)."""
+    found = section_schema(full_key) if "." in full_key else None
+    if found is None:
+        return ", ".join(GROUPS)
+    section, schema = found
+    return ", ".join(f"{section}.{f.name}" for f in dataclasses.fields(schema))
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0]

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sim.app.capacity import capacity_table
 from sim.app.validation import validate
 from sim.config import GROUPS, Config
 from sim.des.draws import replicate_seeds
@@ -19,14 +21,22 @@ from sim.outputs.results import (
     Result,
     events_frame,
     replicates_frame,
-    summarize,
+    summarize_training,
     write_result,
 )
+from sim.outputs.serving_results import (
+    ServingResult,
+    replicate_row,
+    requests_frame,
+    summarize_serving,
+)
 from sim.outputs.trace import chrome_trace, write_trace
+from sim.perf.inference import serving_of
 from sim.perf.memory import memory_per_device
-from sim.serving.run import ServingResult, run_serving
+from sim.serving.engine import simulate
 from sim.training.montecarlo import replicate_outcomes
-from sim.training.plan import STALL_LIMIT, JobPlan, plan_job
+from sim.training.plan import STALL_LIMIT, JobPlan
+from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 log = logging.getLogger(__name__)
@@ -98,7 +108,7 @@ def run(
             STALL_LIMIT,
         )
     replicates = replicates_frame(outcomes, config, plan)
-    summary = summarize(scenario, config, plan, speed, memory, replicates)
+    summary = summarize_training(scenario, config, plan, speed, memory, replicates)
     events = None if events_file else events_frame(outcomes)
     result = Result(summary, replicates, events_table=events, events_file=events_file)
     log.info("simulated %d replicates in %.2f s", len(outcomes), time.perf_counter() - started)
@@ -114,3 +124,25 @@ def replicate_trace(plan: JobPlan, seed: int, index: int = 0) -> dict[str, Any]:
     seeds = replicate_seeds(seed, index + 1)
     outcome = simulate_replicate(plan, seeds[index], index, record_events=True, trace=True)
     return chrome_trace(outcome.timeline, outcome.events, index)
+
+
+def run_serving(
+    config: Config, *, scenario: str = "custom", progress: bool = False
+) -> ServingResult:
+    """Simulate ``sim.replicates`` replicates (or the capacity search when ``rates_per_s`` is
+    set) and summarise them."""
+    started = time.perf_counter()
+    serving = serving_of(config)
+    seeds = replicate_seeds(config.sim.seed, config.sim.replicates)
+    frames, rows = [], []
+    for i, seed in enumerate(seeds):
+        outcome = simulate(config, seed)
+        frame = requests_frame(outcome, serving, i)
+        frames.append(frame)
+        rows.append(replicate_row(config, outcome, frame, i))
+    requests = pd.concat(frames, ignore_index=True)
+    replicates = pd.DataFrame(rows)
+    capacity = capacity_table(config, progress=progress) if serving.rates_per_s else None
+    summary = summarize_serving(scenario, config, replicates, requests)
+    log.info("simulated %d serving replicates in %.2f s", len(rows), time.perf_counter() - started)
+    return ServingResult(summary, replicates, requests, capacity)

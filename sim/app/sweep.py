@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from sim.errors import ConfigError
 from sim.outputs.analysis import SWEEP_TABLE, is_finished, load
-from sim.outputs.results import atomic_write, write_parquet
+from sim.outputs.files import atomic_write, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,6 @@ def sweep_points(arguments: list[str]) -> list[list[str]]:
     gives four), in its order."""
     parsed = OverridesParser.create().parse_overrides(arguments)
     return [list(point) for batch in BasicSweeper.split_arguments(parsed, None) for point in batch]
-
-
-# Summary figures a sweeper may minimise (``sim.objective``); a test checks each is in a real
-# summary (training, or serving for the last group).
-OBJECTIVES = (
-    "cost_usd", "time_to_train_days", "device_hours", "wall_clock_days", "compute_cost_usd",
-    "energy_cost_usd", "interruptions_unexpected", "ettr",
-    "cost_per_m_output_tokens", "ttft_p99_s", "tpot_p99_s", "e2e_p99_s", "energy_kwh",
-)  # fmt: skip
 
 
 def objective(summary: Mapping[str, Any], key: str, deadline_days: float | None) -> float:

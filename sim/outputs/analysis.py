@@ -19,8 +19,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from sim.training.accounting import Bucket
-from sim.app.loading import load_config
-from sim.outputs.results import ERROR_FILE, REPLICATES_FILE, SUMMARY_FILE
+from sim.config import CONF_DIR
+from sim.outputs.files import ERROR_FILE, REPLICATES_FILE, SUMMARY_FILE
 from sim.outputs.summary import nested_columns
 
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
@@ -131,7 +131,8 @@ def published_interruptions() -> pd.DataFrame:
     """Llama 3 Table 5 with the failure catalogue's name for each row (``cause``): the catalogue
     ``llama3_h100`` lists the categories in the table's order."""
     table = pd.read_csv(PUBLISHED_INTERRUPTIONS, comment="#")
-    causes = list(load_config("llama_405b").failures.categories)
+    catalogue = OmegaConf.load(CONF_DIR / "failures" / "llama3_h100.yaml")
+    causes = list(OmegaConf.to_container(catalogue)["categories"])  # type: ignore[index,call-overload]
     return table.assign(cause=causes)[["cause", "component", "category", "count"]]
 
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from sim.outputs import analysis
-from sim.training.plan import SECONDS_PER_DAY
+from sim.units import SECONDS_PER_DAY
 from sim.outputs.trace import SERVER_TRACKS, US
 
 KDE_MIN = 10  # replicates below which a density curve would invent a shape

@@ -22,16 +22,14 @@ from sim.training.replicate import ReplicateOutcome
 from sim.training.events import EventRow, events_table
 from sim.perf.memory import MemoryBreakdown
 from sim.perf.model import active_parameter_count, parameter_count
-from sim.training.plan import SECONDS_PER_DAY, JobPlan
+from sim.training.plan import JobPlan
+from sim.units import SECONDS_PER_DAY
+from sim.outputs.files import EVENTS_FILE, REPLICATES_FILE, write_parquet, write_summary
 from sim.outputs.summary import Summary, flat_key, nested_columns
 from sim.perf.throughput import Throughput
 from sim.perf.workload import corpus_tokens, phases
 
 SKEW = 0.05  # mean and median further apart than this: the summary says which replicates
-SUMMARY_FILE = "summary.json"
-ERROR_FILE = "error.json"  # written instead of the summary by a sweep job that failed
-REPLICATES_FILE = "replicates.parquet"
-EVENTS_FILE = "events.parquet"
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def typed_events(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def summarize(
+def summarize_training(
     scenario: str,
     config: Config,
     plan: JobPlan,
@@ -345,36 +343,3 @@ def write_result(result: Result, out_dir: Path) -> None:
     if result.events_file != out_dir / EVENTS_FILE:
         write_parquet(result.events, out_dir / EVENTS_FILE)
     write_summary(result.summary, out_dir)
-
-
-def write_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
-    write_json(out_dir / SUMMARY_FILE, dict(summary))
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Strict JSON: a figure that is not a number (NaN, infinity) is written as null."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_finite(data), indent=2, allow_nan=False)
-    atomic_write(path, lambda p: p.write_text(text))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """A table as Parquet, whole or not at all."""
-    atomic_write(path, partial(pd.DataFrame.to_parquet, frame, index=False))
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file and rename it: the file appears whole or not at all."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)

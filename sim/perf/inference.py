@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from sim.config import Config, HardwareConfig, ModelConfig, ServingConfig
 from sim.errors import ConfigError
 from sim.perf.collectives import Link, link
-from sim.perf.memory import GIB
 from sim.perf.model import (
     ffn_parameters,
     head_dim,
@@ -43,6 +42,7 @@ from sim.perf.model import (
     v_head_dim,
 )
 from sim.perf.operators import Device, attention_shapes, ffn_shapes
+from sim.units import GIB
 
 PRECISION_BYTES = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
 ACTIVATION_BYTES = 2.0  # hidden vectors between layers stay BF16

@@ -24,8 +24,8 @@ from sim.perf.model import (
     replicated_attention_parameters,
     v_head_dim,
 )
+from sim.units import GIB
 
-GIB = 2.0**30
 LOGIT_BYTES = 4.0  # FP32 logits for the loss, on the last stage
 
 

@@ -8,6 +8,7 @@ Premiums: tokens(language) / tokens(English) for the same text, by tokenizer (Pe
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from dataclasses import dataclass
 from functools import cache
@@ -21,12 +22,11 @@ UNITS = ("tokens", "words", "characters")
 
 @cache
 def premiums() -> dict[str, dict[str, float]]:
-    """tokenizer -> language -> premium (pandas loads here: a worker that only simulates a plan
-    never reads the table)."""
-    import pandas as pd
-
-    table = pd.read_csv(PREMIUMS_CSV, comment="#", index_col="language")
-    return {str(t): {str(k): float(v) for k, v in table[t].items()} for t in table.columns}
+    """tokenizer -> language -> premium."""
+    with PREMIUMS_CSV.open(newline="") as lines:
+        rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    tokenizers = [t for t in rows[0] if t != "language"]
+    return {t: {row["language"]: float(row[t]) for row in rows} for t in tokenizers}
 
 
 def premium(language: str, tokenizer: str) -> float:

@@ -25,11 +25,11 @@ import numpy as np
 import simpy
 
 from sim.config import Config
+from sim.des.environment import CountingEnvironment
 from sim.perf.inference import replica_memory, serving_of, step_model
 from sim.serving.replica import Replica, Request
 from sim.serving.traffic import Traffic
-from sim.training.plan import per_server_s
-from sim.training.replicate import CountingEnvironment
+from sim.units import per_server_s
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.config import LengthConfig, ServingConfig
 from sim.errors import ConfigError
-from sim.training.plan import SECONDS_PER_DAY
+from sim.units import SECONDS_PER_DAY
 
 BLOCK = 4096  # arrivals drawn per call into numpy
 TRACE_COLUMNS = ("arrival_s", "prompt_tokens", "output_tokens")

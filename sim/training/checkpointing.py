@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
 from sim.perf.analytic import daly_interval_s, young_interval_s
@@ -155,9 +154,6 @@ REGISTRY: dict[str, PolicySpec] = {
     ),
     "lossless": PolicySpec(lambda *_: Never(), _never, loses_work=False),
 }
-# The schema's enum of policies, made from the registry so the two cannot disagree (functional
-# API: ``async`` is a keyword, so it cannot be a member's name in a class body).
-PolicyName = StrEnum("PolicyName", [(name, name) for name in REGISTRY])  # type: ignore[misc]
 
 
 def first_interval_s(policy: str, interval_s: float, costs: Costs, mtbf_guess_s: float) -> float:

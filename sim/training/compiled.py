@@ -26,7 +26,7 @@ ENGINE = ("job", "restore_points", "accounting", "pace", "cluster", "events")
 
 
 def source_hashes() -> dict[str, str]:
-    import hashlib
+    import hashlib  # deferred, as every import here: ``import sim`` stays light
 
     hashes = {}
     for name in ENGINE:

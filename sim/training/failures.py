@@ -10,7 +10,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -18,24 +17,9 @@ import simpy
 
 from sim.des.draws import Sampler, Uniforms
 from sim.training.cluster import Roster
+from sim.training.plan import Category
 
 SERVER_SCOPES = ("device", "server")
-
-
-@dataclass(frozen=True)
-class Category:
-    """A failure category reduced to what the engine needs (rates per second)."""
-
-    name: str
-    scope: str
-    rate_per_server_s: float
-    distribution: str
-    shape: float
-    empirical: tuple[float, ...]
-    swap: bool
-    servers_down: int
-    detection_s: float
-    silent: bool
 
 
 class Failure(NamedTuple):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.serving.run import simulate
+from sim.serving.engine import simulate
 
 pytestmark = pytest.mark.benchmark
 HOUR_AT_10 = ["sim.progress=false", "serving.requests=null", "serving.rate_per_s=10",

@@ -21,9 +21,11 @@ import simpy
 
 import sim
 import sim.training.job
+from sim.des.environment import CountingEnvironment
 from sim.training.montecarlo import replicate_outcomes
-from sim.training.plan import JobPlan, node_rate_categories, plan_job
-from sim.training.replicate import CountingEnvironment, simulate_replicate
+from sim.training.plan import JobPlan, node_rate_categories
+from sim.training.planning import plan_job
+from sim.training.replicate import simulate_replicate
 
 pytestmark = pytest.mark.benchmark
 

@@ -1,0 +1,86 @@
+"""A serving run: traffic, replicas, precision, batching and targets."""
+
+from __future__ import annotations
+
+from sim.app.validation.checks import divisors, fraction, non_negative, positive, valid_name
+from sim.config import Config
+from sim.errors import ConfigError
+from sim.perf.inference import replica_memory, serving_of
+
+MAX_REQUESTS = 2_000_000  # per serving replicate: under a minute of simulation, under 1 GB
+
+
+def validate_serving(config: Config) -> None:
+    """Traffic, fleet and targets; then the replica must fit its devices (with the breakdown)."""
+    serving = serving_of(config)
+    valid_name("serving.name", serving.name)
+    for key, value in {
+        "serving.rate_per_s": serving.rate_per_s,
+        "serving.duration_s": serving.duration_s,
+        "serving.replicas": serving.replicas,
+        "serving.tp": serving.tp,
+        "serving.pp": serving.pp,
+        "serving.max_batch": serving.max_batch,
+        "serving.max_batched_tokens": serving.max_batched_tokens,
+        "serving.slo_ttft_s": serving.slo_ttft_s,
+        "serving.slo_tpot_s": serving.slo_tpot_s,
+        "serving.search_requests": serving.search_requests,
+        "serving.max_replicas": serving.max_replicas,
+        "serving.prompt_tokens.mean": serving.prompt_tokens.mean,
+        "serving.output_tokens.mean": serving.output_tokens.mean,
+        "serving.prompt_tokens.max": serving.prompt_tokens.max,
+        "serving.output_tokens.max": serving.output_tokens.max,
+    }.items():
+        positive(key, value)
+    for key, value in {
+        "serving.step_overhead_ms": serving.step_overhead_ms,
+        "serving.load_weights_s": serving.load_weights_s,
+        "serving.prompt_tokens.sigma": serving.prompt_tokens.sigma,
+        "serving.output_tokens.sigma": serving.output_tokens.sigma,
+    }.items():
+        non_negative(key, value)
+    fraction("serving.idle_power_fraction", serving.idle_power_fraction)
+    fraction("serving.slo_attainment", serving.slo_attainment)
+    if not 0.0 < serving.kv_memory_fraction <= 1.0:
+        raise ConfigError("serving.kv_memory_fraction", serving.kv_memory_fraction,
+                          "must lie in (0, 1]")  # fmt: skip
+    if not 1.0 <= serving.diurnal_peak_to_mean <= 2.0:
+        raise ConfigError("serving.diurnal_peak_to_mean", serving.diurnal_peak_to_mean,
+                          "must lie in [1, 2] (a sinusoid around the mean rate)")  # fmt: skip
+    if serving.requests is not None:
+        positive("serving.requests", serving.requests)
+    elif serving.arrivals == "offline":
+        raise ConfigError("serving.requests", None, "offline arrivals need a count of requests")
+    expected = serving.requests or serving.rate_per_s * serving.duration_s
+    if serving.arrivals != "trace" and expected > MAX_REQUESTS:
+        why = (f"about {expected:,.0f} requests at serving.rate_per_s={serving.rate_per_s:g}; "
+               f"at most {MAX_REQUESTS:,} per replicate")  # fmt: skip
+        raise ConfigError("serving.duration_s", serving.duration_s, why)
+    if serving.arrivals == "trace" and not serving.trace:
+        raise ConfigError("serving.trace", serving.trace, "trace arrivals need a CSV path")
+    if serving.kv_cache == "int4":
+        raise ConfigError("serving.kv_cache", serving.kv_cache.value, "valid: bf16, fp8, int8")
+    per_server = config.hardware.devices_per_server
+    if serving.tp < per_server and per_server % serving.tp:
+        valid = ", ".join(map(str, divisors(per_server)))
+        raise ConfigError("serving.tp", serving.tp, f"must divide the {per_server} devices of a "
+                          f"server, or be a multiple of it; valid below it: {valid}")  # fmt: skip
+    if serving.tp > per_server and serving.tp % per_server:
+        raise ConfigError("serving.tp", serving.tp,
+                          f"must be a multiple of {per_server} across servers")  # fmt: skip
+    devices = serving.tp * serving.pp
+    if (devices < per_server and per_server % devices) or (
+        devices > per_server and devices % per_server
+    ):
+        raise ConfigError("serving.pp", serving.pp, f"tp x pp = {devices} devices must divide "
+                          f"the {per_server} of a server or be a multiple of it")  # fmt: skip
+    if serving.pp > config.model.layers:
+        raise ConfigError("serving.pp", serving.pp,
+                          f"at most model.layers={config.model.layers} stages")  # fmt: skip
+    for rate in serving.rates_per_s:
+        positive("serving.rates_per_s", rate)
+    for name, slo in serving.slos.items():
+        valid_name(f"serving.slos.{name}", name)
+        positive(f"serving.slos.{name}.ttft_s", slo.ttft_s)
+        positive(f"serving.slos.{name}.tpot_s", slo.tpot_s)
+    replica_memory(config)

@@ -1,0 +1,100 @@
+"""What a serving run adds: its traffic, replicas, precision, batching and latency targets
+(config group ``serving``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from omegaconf import MISSING
+
+
+class Arrivals(StrEnum):
+    poisson = "poisson"  # at rate_per_s
+    diurnal = "diurnal"  # Poisson at a rate that follows a sinusoid over the day
+    trace = "trace"  # a CSV of arrival_s, prompt_tokens, output_tokens
+    offline = "offline"  # every request at time 0 (MLPerf Offline)
+
+
+class Router(StrEnum):
+    round_robin = "round_robin"
+    least_loaded = "least_loaded"  # fewest requests in the replica (queued, prefilling, decoding)
+
+
+class Precision(StrEnum):
+    """Number format of the served weights or KV cache (the compute path follows the device)."""
+
+    bf16 = "bf16"
+    fp8 = "fp8"
+    int8 = "int8"
+    int4 = "int4"  # weights only: dequantised to BF16 for the GEMMs (W4A16)
+
+
+class LengthDistribution(StrEnum):
+    fixed = "fixed"
+    lognormal = "lognormal"  # mean-matched, clipped to [1, max]
+
+
+class OnFailure(StrEnum):
+    retry = "retry"  # a failed replica's requests start over on another replica
+    drop = "drop"  # they are lost
+
+
+@dataclass
+class LengthConfig:
+    """Tokens of a prompt or of a reply."""
+
+    distribution: LengthDistribution = LengthDistribution.lognormal
+    mean: float = MISSING
+    sigma: float = 0.0  # lognormal shape; the mean stays ``mean`` before clipping
+    max: int = 4096
+
+
+@dataclass
+class SloConfig:
+    """A latency target: time to first token and time per output token, both at the p99."""
+
+    ttft_s: float = MISSING
+    tpot_s: float = MISSING
+
+
+@dataclass
+class ServingConfig:
+    """Serving a model to a stream of requests: traffic, replicas, batching, precision, targets.
+
+    A replica is ``tp`` x ``pp`` devices that hold one copy of the weights (``pp`` pipeline
+    stages of ``tp`` devices each); the fleet is ``replicas`` of them. ``rates_per_s`` and
+    ``slos`` turn a run into a capacity search: the fewest replicas that meet each SLO at each
+    rate.
+    """
+
+    name: str = MISSING
+    arrivals: Arrivals = Arrivals.poisson
+    rate_per_s: float = 1.0
+    diurnal_peak_to_mean: float = 2.0  # diurnal: peak rate over the mean rate
+    trace: str | None = None  # trace: path of the CSV
+    duration_s: float = 3600.0  # arrivals stop here; requests under way are served to the end
+    requests: int | None = None  # stop arrivals after this many (offline: how many at time 0)
+    prompt_tokens: LengthConfig = field(default_factory=LengthConfig)
+    output_tokens: LengthConfig = field(default_factory=LengthConfig)
+    replicas: int = 1
+    tp: int = 1  # devices per replica, tensor-parallel (across servers when more than one holds)
+    pp: int = 1  # pipeline stages per replica, each tp devices with layers / pp of the model
+    router: Router = Router.least_loaded
+    weights: Precision = Precision.bf16
+    kv_cache: Precision = Precision.bf16
+    max_batch: int = 256  # requests running at once per replica (vLLM max_num_seqs), per
+    # micro-batch under pp (TensorRT-LLM's maxBatchSize: pp x max_batch run in all)
+    max_batched_tokens: int = 8192  # tokens per iteration (of a micro-batch), decode and prefill
+    kv_memory_fraction: float = 0.9  # of the device memory left after weights and reserve
+    step_overhead_ms: float = MISSING  # per iteration: scheduling, sampling, kernel launches
+    load_weights_s: float = MISSING  # a restarted replica reloads its weights
+    idle_power_fraction: float = MISSING  # server power when idle, of its maximum
+    slo_ttft_s: float = 2.0
+    slo_tpot_s: float = 0.2
+    slo_attainment: float = 0.99  # capacity search: share of requests that must meet the SLO
+    on_failure: OnFailure = OnFailure.retry
+    rates_per_s: list[float] = field(default_factory=list)  # capacity search: request rates
+    slos: dict[str, SloConfig] = field(default_factory=dict)  # capacity search: named targets
+    search_requests: int = 2000  # capacity search: requests simulated per point
+    max_replicas: int = 4096  # capacity search: give up beyond this many
