@@ -35,7 +35,7 @@ class HardwareConfig:
     host_memory_gib: float = MISSING  # per server
     server_power_kw: float = MISSING
     price_per_server_hour_usd: float = MISSING
-    # Step-time constants (sim/throughput.py), each with where it came from in the YAML. A GEMM
+    # Step-time constants (sim/perf/throughput.py), each with where it came from in the YAML. A GEMM
     # of shape (m, n, k) on one device runs at gemm_efficiency / (1 + d/m + d/n + d/k) of the peak,
     # d = gemm_half_dim: small dimensions fill the matrix units poorly.
     gemm_efficiency: float = MISSING
@@ -56,7 +56,7 @@ class AttentionKind(StrEnum):
 @dataclass
 class ModelConfig:
     """A decoder-only transformer, dense or mixture-of-experts, by its architecture only; sizes
-    are derived (sim/model.py)."""
+    are derived (sim/perf/model.py)."""
 
     name: str = MISSING
     layers: int = MISSING

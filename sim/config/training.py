@@ -33,7 +33,7 @@ class Scope(StrEnum):
 
 
 class Distribution(StrEnum):
-    """Times between failures or to repair, mean-matched (sim/distributions.py)."""
+    """Times between failures or to repair, mean-matched (sim/des/draws.py)."""
 
     exponential = "exponential"
     weibull = "weibull"

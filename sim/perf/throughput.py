@@ -8,7 +8,7 @@ chunks per device, p pipeline stages):
 (with interleaving and m < p, m + (p - 1) / v becomes p + (p - 1) / v: each round of p chunk hops
 waits for the micro-batch to come back)
 t_microbatch is the slowest pipeline stage's time for one micro-batch forward and backward: its
-layers' operators (sim/operators.py), the exposed part of their tensor- and context-parallel
+layers' operators (sim/perf/operators.py), the exposed part of their tensor- and context-parallel
 collectives, the first stage's embedding and the last stage's logits and loss, and 2v point-to-point
 sends. The (p - 1) / v extra micro-batch slots are the interleaved 1F1B bubble, (p - 1) / (v m) of
 the ideal time. What the schedule can hide is hidden, no more: the DP gradient reduce-scatter behind
