@@ -63,8 +63,9 @@ class TrainingJob:
         self.activity = Activity(env)
         self.books = Books(ledger, log, len(plan.phase_plans))
         self.progress = CheckpointProgress(env, plan, self.books, store)
+        # The recovery first: the trainer holds it, and it reaches the trainer through the job.
         self.recovery = Recovery(self)
-        self.trainer = Trainer(self, self.recovery)
+        self.trainer = Trainer(self)
         self.start_next()
 
     # -- what the interruption sources and the replicate read ------------------------------------

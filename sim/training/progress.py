@@ -128,7 +128,8 @@ class CheckpointProgress:
         self, *, memory_lost: bool, corrupted_at: float | None
     ) -> tuple[RestorePoint, float]:
         """Back to the newest restore point left (``RestorePoints.roll_back``): the training
-        since then is lost (the data pipeline starts over). Returns the point and the loss."""
+        since then is lost. Returns the point and the loss; the trainer's data pipeline is the
+        caller's to start over."""
         point = self._points.roll_back(memory_lost=memory_lost, corrupted_at=corrupted_at)
         lost_s = self.books.ledger.roll_back(to_productive_s=point.productive_s)
         self.remaining_s = point.remaining_s

@@ -18,7 +18,6 @@ from sim.training.checkpointing import Async, Checkpoint, Multilevel, Periodic
 
 if TYPE_CHECKING:
     from sim.training.job import TrainingJob
-    from sim.training.recovery import Recovery
 
 MIN_CYCLES = 2  # periodic checkpoint cycles worth one wait instead of one each
 
@@ -42,9 +41,9 @@ class Segment:
 class Trainer:
     """Trains the job between interruptions; its activities' settles book what was trained."""
 
-    def __init__(self, job: TrainingJob, recovery: Recovery) -> None:
+    def __init__(self, job: TrainingJob) -> None:
         self.job = job
-        self.recovery = recovery
+        self.recovery = job.recovery
         self.env = job.env
         self.activity = job.activity
         self.books = job.books
