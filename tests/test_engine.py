@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import sim
 import sim.training.job
+import sim.training.trainer
 from sim.des.draws import replicate_seeds
 from sim.training.accounting import Bucket
 from sim.training.montecarlo import replicate_outcomes
@@ -206,7 +207,7 @@ def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: in
     # (no run is long enough to count) must give the same numbers, up to float rounding.
     counted = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sim.training.job, "MIN_CYCLES", 2**62)
+        patch.setattr(sim.training.trainer, "MIN_CYCLES", 2**62)
         each = simulate_replicate(p, np.random.SeedSequence(seed), 0, record_events=False)  # type: ignore[arg-type]
     assert counted.wall_s == pytest.approx(each.wall_s, rel=1e-9, abs=1e-6)
     assert counted.checkpoints == each.checkpoints

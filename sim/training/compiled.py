@@ -22,7 +22,10 @@ PACKAGE = os.path.dirname(HERE)  # sim/
 BUILT = os.path.join(os.path.dirname(PACKAGE), "build", "compiled")
 # The modules of a replicate's hot path. failures.py stays interpreted: its frozen dataclass
 # Category, compiled, cannot be unpickled in a joblib worker.
-ENGINE = ("job", "restore_points", "accounting", "pace", "cluster", "events")
+ENGINE = (
+    "job", "activity", "books", "progress", "trainer", "recovery", "restore_points", "accounting",
+    "pace", "cluster", "events",
+)  # fmt: skip
 
 
 def source_hashes() -> dict[str, str]:
