@@ -32,7 +32,8 @@ def divisors(n: int) -> list[int]:
 
 
 def valid_name(key: str, name: str) -> None:
-    """Names become summary keys joined by ``__`` (sim/outputs/summary.py): a name must not hold it."""
+    """Names become summary keys joined by ``__`` (sim/outputs/summary.py): a name must not
+    hold it."""
     if SEP in name:
         raise ConfigError(key, name, f"a name must not contain {SEP!r}")
 
