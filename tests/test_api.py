@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import shared_runs
-from conftest import REPO
+from helpers import REPO
 
 import sim
 from sim.training.accounting import Bucket

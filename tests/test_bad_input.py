@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_command
+from helpers import REPO, run_command
 
 import sim
 from sim.app.cli import preflight

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_command
+from helpers import REPO, run_command
 
 import sim
 from sim.app.compare import run_variants

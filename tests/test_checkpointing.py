@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import simpy
-from conftest import SWEEP_PLAN, SWEEP_REPLICATES, interval_sweep, simulate
+from helpers import SWEEP_PLAN, SWEEP_REPLICATES, interval_sweep, simulate
 
 import sim
 from sim.perf.analytic import daly_interval_s, young_interval_s

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_command
+from helpers import REPO, run_command
 
 from sim.training.accounting import Bucket
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mean_and_sem, plan, simulate
+from helpers import mean_and_sem, plan, simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command
+from helpers import run_command
 
 import sim
 from sim.app.explore import candidate_plans, explore

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shared_runs
 import simpy
-from conftest import plan, simulate
+from helpers import plan, simulate
 from scipy import stats
 
 import sim

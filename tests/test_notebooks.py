@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO
+from helpers import REPO
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((REPO / "analysis").glob("*.ipynb"))

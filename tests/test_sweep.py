@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command, run_sweep
+from helpers import run_command, run_sweep
 from hydra import compose, initialize_config_dir
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper

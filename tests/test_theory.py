@@ -8,7 +8,7 @@ import statistics
 
 import numpy as np
 import pytest
-from conftest import SWEEP_FACTORS, SWEEP_PLAN, interval_sweep, mean_and_sem, plan, simulate
+from helpers import SWEEP_FACTORS, SWEEP_PLAN, interval_sweep, mean_and_sem, plan, simulate
 
 from sim.perf.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
 from sim.training.accounting import Bucket

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 import pytest
-from conftest import plan, simulate
+from helpers import plan, simulate
 
 import sim
 from sim.perf.checkpoints import checkpoint_bytes
