@@ -1,11 +1,11 @@
 """Helpers the test files import (``from helpers import ...``): small job plans for engine tests,
-the repository's paths and its command line in a subprocess. ``conftest.py`` holds pytest's
-configuration only."""
+the repository's paths, its command line in a subprocess, and the expensive runs several test
+files share. Tests get those runs from the session fixtures of ``conftest.py``, which compute each
+once per test session; ``validation_table.py`` calls them directly."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import statistics
 import subprocess
 import sys
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+import sim
 from sim.des.draws import replicate_seeds
 from sim.perf.analytic import daly_interval_s
 from sim.training.plan import JobPlan, node_rate_categories
@@ -86,7 +87,8 @@ def run_sweep(
 
 
 # A 2-hour-MTBF job and a sweep of fixed intervals around Daly's: the policy and theory tests
-# compare against the same sweep, simulated once (common random numbers: seed 1 for every point).
+# compare against the same sweep, simulated once per session (the fixture interval_sweep_means;
+# common random numbers: seed 1 for every point).
 SWEEP_PLAN = plan(
     work_s=100 * 3600.0, checkpoint_write_s=120.0, detection_s=60.0, restart_s=180.0,
     restore_s=60.0, job_mtbf_s=2 * 3600.0,
@@ -95,8 +97,7 @@ SWEEP_FACTORS = tuple(float(f) for f in np.geomspace(0.4, 2.5, 13))  # times Dal
 SWEEP_REPLICATES = 150
 
 
-@functools.cache
-def interval_sweep() -> tuple[float, ...]:
+def simulate_interval_sweep() -> tuple[float, ...]:
     """Mean wall time of SWEEP_PLAN at each of SWEEP_FACTORS x Daly's interval."""
     daly = daly_interval_s(SWEEP_PLAN.checkpoint_write_s, SWEEP_PLAN.job_mtbf_s)
     return tuple(
@@ -104,3 +105,15 @@ def interval_sweep() -> tuple[float, ...]:
             dataclasses.replace(SWEEP_PLAN, interval_s=f * daly), SWEEP_REPLICATES)]))
         for f in SWEEP_FACTORS
     )  # fmt: skip
+
+
+def run_llama_405b() -> sim.Result:
+    """The whole ``llama_405b`` run with the scenario's 50 replicates."""
+    config = sim.load_config("llama_405b", ["sim.progress=false"])
+    return sim.run(config, scenario="llama_405b")
+
+
+def run_llama_405b_window() -> sim.Result:
+    """The 54-day window of the Llama 3 paper (Table 5), with the scenario's 50 replicates."""
+    config = sim.load_config("llama_405b", ["sim.horizon_days=54", "sim.progress=false"])
+    return sim.run(config, scenario="llama_405b")

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import shared_runs
 from helpers import REPO
 
 import sim
@@ -40,8 +39,8 @@ def test_every_serving_scenario_composes_and_serves_briefly(scenario: str, tmp_p
     assert {"summary.json", "replicates.parquet", "requests.parquet"} <= files
 
 
-def test_run_returns_tidy_frames_whose_buckets_close() -> None:
-    result = shared_runs.llama_405b()
+def test_run_returns_tidy_frames_whose_buckets_close(llama_405b: sim.Result) -> None:
+    result = llama_405b
     reps = result.replicates
     buckets = reps[[f"{b.value}_h" for b in Bucket]].sum(axis=1)
     assert (buckets - reps["wall_clock_days"] * 24).abs().max() < 1e-6

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import shared_runs
 import simpy
 from helpers import plan, simulate
 from scipy import stats
@@ -101,8 +100,8 @@ def test_failures_a_deaf_job_would_ignore_are_drawn_without_events(distribution:
 
 
 @pytest.fixture(scope="module")
-def window() -> sim.Result:
-    return shared_runs.llama_405b_window()
+def window(llama_405b_window: sim.Result) -> sim.Result:
+    return llama_405b_window
 
 
 def test_the_catalogue_names_each_row_of_table_5_by_its_rate() -> None:

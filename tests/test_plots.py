@@ -8,7 +8,6 @@ import re
 import matplotlib
 import pandas as pd
 import pytest
-import shared_runs
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -40,8 +39,8 @@ def assert_readable(drawn: Axes | Figure) -> None:
 
 
 @pytest.fixture(scope="module")
-def llama() -> pd.DataFrame:
-    return shared_runs.llama_405b().replicates
+def llama(llama_405b: sim.Result) -> pd.DataFrame:
+    return llama_405b.replicates
 
 
 def test_time_to_train_draws_a_density_only_with_enough_replicates(llama: pd.DataFrame) -> None:
@@ -53,10 +52,12 @@ def test_time_to_train_draws_a_density_only_with_enough_replicates(llama: pd.Dat
     assert_readable(few)
 
 
-def test_time_budget_and_interruptions_read_well(llama: pd.DataFrame) -> None:
+def test_time_budget_and_interruptions_read_well(
+    llama: pd.DataFrame, llama_405b_window: sim.Result
+) -> None:
     assert_readable(plots.time_budget(llama))
     assert_readable(plots.time_budget(llama.assign(variant=["a", "b"] * 25), hue="variant"))
-    window = shared_runs.llama_405b_window().replicates
+    window = llama_405b_window.replicates
     assert_readable(plots.interruptions_vs_published(window))
 
 
