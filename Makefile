@@ -38,7 +38,7 @@ bench: $(BIN)/.installed
 # forms and the engine's tests run against the build: compiled or not, the same numbers.
 compile: $(BIN)/.installed
 	$(BIN)/python -c 'import sim.training.compiled as c; c.build()'
-	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/test_engine.py
+	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/training/test_job.py
 
 bench-compiled: compile
 	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks
