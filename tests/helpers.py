@@ -117,3 +117,20 @@ def run_llama_405b_window() -> sim.Result:
     """The 54-day window of the Llama 3 paper (Table 5), with the scenario's 50 replicates."""
     config = sim.load_config("llama_405b", ["sim.horizon_days=54", "sim.progress=false"])
     return sim.run(config, scenario="llama_405b")
+
+
+def mlperf(*overrides: str) -> sim.Config:
+    """The serving scenario ``mlperf_llama2_70b``, one replicate without a progress bar, changed
+    by ``overrides``."""
+    quiet = ["sim.progress=false", "sim.replicates=1"]
+    return sim.load_config("mlperf_llama2_70b", [*quiet, *overrides])
+
+
+def fixed_lengths(prompt: int, output: int) -> list[str]:
+    """Serving overrides: every request has a ``prompt``-token prompt and an ``output``-token
+    reply."""
+    return [
+        "serving.prompt_tokens.distribution=fixed", f"serving.prompt_tokens.mean={prompt}",
+        f"serving.prompt_tokens.max={prompt}", "serving.output_tokens.distribution=fixed",
+        f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
+    ]  # fmt: skip
