@@ -14,7 +14,7 @@ from helpers import plan, simulate
 from scipy import stats
 
 import sim
-from sim.des.draws import Sampler, frozen
+from sim.des.draws import frozen
 from sim.outputs.analysis import published_interruptions
 from sim.training.accounting import Bucket
 from sim.training.cluster import Roster
@@ -145,13 +145,6 @@ def test_every_failure_event_names_its_category_and_server(window: sim.Result) -
 
 
 @pytest.mark.parametrize(
-    ("name", "shape"), [("weibull", 0.7), ("weibull", 1.5), ("lognormal", 1.2)]
-)
-def test_shapes_are_mean_matched(name: str, shape: float) -> None:
-    assert frozen(name, 5.0, shape).mean() == pytest.approx(5.0)
-
-
-@pytest.mark.parametrize(
     ("name", "shape"), [("exponential", 1.0), ("weibull", 0.7), ("lognormal", 1.2)]
 )
 def test_sampled_times_to_failure_follow_the_configured_distribution(
@@ -174,11 +167,6 @@ def test_mean_rate_of_a_shaped_category_matches_its_configured_rate(
     servers, days = 500, 200
     count = len(stream(cat, servers, days * DAY).times)
     assert count / (servers * days) == pytest.approx(1.0, rel=0.02)
-
-
-def test_empirical_table_is_rescaled_to_the_mean() -> None:
-    draws = Sampler("empirical", 10.0, np.random.default_rng(0), empirical=[1, 2, 3, 6])
-    assert np.mean([draws() for _ in range(20_000)]) == pytest.approx(10.0, rel=0.02)
 
 
 def test_node_rate_mean_time_to_failure_is_one_over_n_times_rate() -> None:
