@@ -22,7 +22,6 @@ from sim.app.sweep import finished_jobs, objective, planned_jobs
 from sim.config import CONF_DIR
 from sim.errors import ConfigError
 from sim.outputs.analysis import load
-from sim.outputs.files import atomic_write
 
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 
@@ -220,18 +219,6 @@ def test_objective_is_the_figure_or_infinity_past_the_deadline() -> None:
     assert math.isinf(objective(summary | {"time_to_train_days": None}, "cost_usd", 70.0))
     with pytest.raises(ConfigError, match=r"sim.objective='scenario': not a numeric summary"):
         objective(summary, "scenario", None)
-
-
-def test_an_interrupted_write_leaves_no_half_file(tmp_path: Path) -> None:
-    target = tmp_path / "summary.json"
-
-    def killed(path: Path) -> None:
-        path.write_text('{"half":')
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, killed)
-    assert not target.exists()
 
 
 def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
