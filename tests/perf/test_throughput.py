@@ -1,4 +1,5 @@
-"""Step-time model: operators, collectives, schedule, and what each mechanism must do."""
+"""Step-time model (sim.perf.throughput): the schedule, overlapped communication, and what each
+mechanism must do to the step."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Multilingual workloads: token counts, vocabulary, the data-pipeline stall, phase switches."""
+"""Multilingual workloads (sim.perf.workload): token counts, vocabulary, the data pipeline's pace,
+and a language switch in a whole run (its stalls in the engine: training/test_job.py)."""
 
 from __future__ import annotations
 

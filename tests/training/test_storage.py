@@ -1,4 +1,5 @@
-"""Checkpoint size, write and restore times, and the shared store's bandwidth."""
+"""The shared store's bandwidth, split between concurrent writers (sim.training.storage); the
+checkpoint sizes and times are in perf/test_checkpoints.py."""
 
 from __future__ import annotations
 
