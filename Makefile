@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-long lint bench compile bench-compiled validation clean
+.PHONY: run test test-fast test-long lint bench compile bench-compiled validation clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Creating $(VENV) and installing sim with its dependencies (a few minutes the first time)"
@@ -23,6 +23,12 @@ lint: $(BIN)/.installed
 # Tests on two worker processes (pytest-xdist): the suite's wall time on a 2-core machine halves.
 test: lint
 	$(BIN)/pytest -n 2
+
+# The fast tier: the unit and property tests, without the tests marked `slow` (whole scenarios,
+# subprocesses, notebooks, the validation table, statistical sweeps, anything over a second), on
+# two worker processes; well under a minute on 2 cores. No lint first, so it starts at once.
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -n 2 -m 'not slow and not benchmark and not long'
 
 # The property tests with 300 examples each instead of 25 (about 12x their quick run), and the
 # slow statistical checks marked `long` (the Optuna scenario against its starting point).

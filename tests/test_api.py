@@ -15,6 +15,7 @@ SERVING = sorted(p.stem for p in FILES if "override /serving" in p.read_text())
 TRAINING = sorted(p.stem for p in FILES if p.stem not in SERVING)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", TRAINING)
 def test_every_scenario_composes_and_runs_briefly(scenario: str, tmp_path: Path) -> None:
     config = sim.load_config(scenario, ["sim.replicates=2", "sim.horizon_days=5"])
@@ -26,6 +27,7 @@ def test_every_scenario_composes_and_runs_briefly(scenario: str, tmp_path: Path)
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SERVING)
 def test_every_serving_scenario_composes_and_serves_briefly(scenario: str, tmp_path: Path) -> None:
     overrides = ["sim.replicates=2", "serving.requests=200", "serving.rates_per_s=[]"]
@@ -38,6 +40,7 @@ def test_every_serving_scenario_composes_and_serves_briefly(scenario: str, tmp_p
     assert {"summary.json", "replicates.parquet", "requests.parquet"} <= files
 
 
+@pytest.mark.slow
 def test_run_returns_tidy_frames_whose_buckets_close(llama_405b: sim.Result) -> None:
     result = llama_405b
     reps = result.replicates

@@ -13,6 +13,8 @@ from helpers import REPO, run_command
 import sim
 from sim.app.cli import preflight
 
+pytestmark = pytest.mark.slow  # 115 bad inputs, a Hydra composition each, and three CLI runs
+
 # Command-line overrides on llama_405b, checked in-process by the preflight `python -m sim` runs.
 OVERRIDES = [
         ("scenario=nope", "scenario=nope: no such option; valid: cheapest_under_deadline, "

@@ -11,6 +11,8 @@ from helpers import REPO
 import sim
 from sim.perf.memory import memory_per_device
 
+pytestmark = pytest.mark.slow  # a Hydra composition per hardware and model file, and small runs
+
 HARDWARE = sorted(p.stem for p in (REPO / "conf" / "hardware").glob("*.yaml"))
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
 

@@ -12,6 +12,8 @@ from helpers import run_command
 
 from sim.training.accounting import Bucket
 
+pytestmark = pytest.mark.slow  # every test runs python -m sim in a subprocess
+
 REQUIRED_KEYS = {
     "scenario", "seed", "replicates", "time_to_train_days", "time_to_train_days_p05",
     "time_to_train_days_p50", "time_to_train_days_p95", "device_hours", "cost_usd", "ettr",

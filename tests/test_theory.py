@@ -13,6 +13,8 @@ from helpers import SWEEP_FACTORS, SWEEP_PLAN, mean_and_sem, plan, simulate
 from sim.perf.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
 from sim.training.accounting import Bucket
 
+pytestmark = pytest.mark.slow  # statistical: hundreds of replicates against closed forms
+
 HOUR = 3600.0
 
 

@@ -8,6 +8,8 @@ from validation_table import README, Row, readme_table, render, rows
 
 import sim
 
+pytestmark = pytest.mark.slow  # the whole validation table: fits, explorer, serving searches
+
 
 @pytest.fixture(scope="module")
 def table_rows(llama_405b: sim.Result, llama_405b_window: sim.Result) -> list[Row]:

@@ -3,12 +3,14 @@ rate."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import mlperf
 
 from sim.app.capacity import search
 from sim.config import SloConfig
 
 
+@pytest.mark.slow
 def test_capacity_search_finds_the_smallest_fleet_that_meets_the_target() -> None:
     config = mlperf("serving.requests=300", "serving.search_requests=300")
     slo = SloConfig(ttft_s=2.0, tpot_s=0.2)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from helpers import run_command
 
 from sim.app.compare import run_variants
 
 
+@pytest.mark.slow
 def test_gpu_vs_cpu_summary_shows_both_fleets(tmp_path: Path) -> None:
     proc = run_command(
         "sim", "scenario=gpu_vs_cpu", "sim.replicates=4", f"hydra.run.dir={tmp_path}", cwd=tmp_path
@@ -31,6 +33,7 @@ def test_gpu_vs_cpu_summary_shows_both_fleets(tmp_path: Path) -> None:
     assert "time_to_train_days" in proc.stdout and "Xeon" in proc.stdout
 
 
+@pytest.mark.slow
 def test_compare_in_the_python_api() -> None:
     summary, results = run_variants("gpu_vs_cpu", {"a": [], "b": ["cluster.servers=4",
                                     "parallelism.dp=32"]}, ["sim.replicates=2"])  # fmt: skip

@@ -13,6 +13,8 @@ import sim
 from sim.app.explore import candidate_plans, explore
 from sim.app.validation import validate
 
+pytestmark = pytest.mark.slow  # the explorer over every plan of llama_405b, and its command line
+
 
 @pytest.fixture(scope="module")
 def plans() -> pd.DataFrame:

@@ -15,6 +15,7 @@ from sim.outputs.report import format_capacity, format_line, format_serving, for
 from sim.outputs.summary import Summary
 
 
+@pytest.mark.slow
 def test_a_skewed_run_prints_mean_median_and_intervals_from_its_own_spread() -> None:
     """Issue 16: at seed 6, cpu_llama_1b has one replicate in 50 that waits ~40 h for a repair."""
     from sim.outputs.report import format_summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import sim
 from sim.des.draws import replicate_seeds
@@ -12,6 +13,7 @@ from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
 
+@pytest.mark.slow
 def test_events_stream_to_disk_and_let_go_of_written_replicates(tmp_path: Path) -> None:
     """Issue 16: a run that writes its files keeps no events in memory beyond a batch."""
     from sim.outputs.results import EventsWriter, events_frame

@@ -10,6 +10,7 @@ from helpers import mlperf
 import sim
 
 
+@pytest.mark.slow
 def test_the_serving_summary_is_strict_json(tmp_path: pytest.TempPathFactory) -> None:
     import json
 

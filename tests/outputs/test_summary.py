@@ -10,6 +10,7 @@ import pytest
 import sim
 
 
+@pytest.mark.slow
 def test_a_cause_named_planned_does_not_collide_with_the_planned_count(tmp_path: Path) -> None:
     # Issue 13: the summary is nested data; only summary.json is flat, its parts joined by "__".
     config = sim.load_config(

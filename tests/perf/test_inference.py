@@ -31,6 +31,7 @@ def on_hardware(name: str) -> Config:
     return mlperf(f"hardware={name}")
 
 
+@pytest.mark.slow
 @settings(deadline=None)
 @given(
     hardware=st.sampled_from(HARDWARE),
@@ -68,6 +69,7 @@ def test_decode_never_beats_bandwidth_and_prefill_never_beats_the_peak(
     assert step.step_s(0, 0, prompt, prompt * prompt / 2.0) >= flops / (tp * peak) * (1 - 1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["llama2_70b", "llama3_405b", "mixtral_8x7b", "qwen3_235b_a22b"])
 @pytest.mark.parametrize("tp", [1, 2, 8])
 def test_linear_layers_do_the_active_parameters_work_at_the_layer_widths_efficiency(
@@ -133,6 +135,7 @@ def test_compute_paths_follow_the_device() -> None:
     assert compute_path(mlperf().hardware, "int4")[0] == "bf16"
 
 
+@pytest.mark.slow
 def test_mla_caches_the_latent_and_moe_reads_only_the_routed_experts() -> None:
     v3 = mlperf("model=deepseek_v3").model
     assert kv_bytes_per_token(v3, "bf16") == 61 * (512 + 64) * 2  # DESIGN section 10

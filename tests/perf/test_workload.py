@@ -47,6 +47,7 @@ def test_raising_the_vocabulary_grows_memory_and_checkpoint_by_what_it_adds() ->
     assert (states(grown) - states(was)) * 2**30 == pytest.approx(per_device * (4 + 12 / 256))
 
 
+@pytest.mark.slow
 def test_no_data_stall_when_the_cores_outrun_the_devices() -> None:
     many = sim.load_config("multilingual_switch", ["workload.loader_cores_per_server=16"])
     run = sim.run(dataclasses.replace(many, sim=dataclasses.replace(many.sim, replicates=3)))
@@ -63,6 +64,7 @@ def test_pipeline_rate_is_the_harmonic_mix_of_the_languages() -> None:
     assert pipeline_tokens_per_s(c, mix) == pytest.approx(64 * 1 * per_core)
 
 
+@pytest.mark.slow
 def test_multilingual_switch_breaks_down_by_phase_and_language_and_more_cores_help() -> None:
     summary, _ = sim.run_variants(
         "multilingual_switch",

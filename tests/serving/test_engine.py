@@ -27,6 +27,7 @@ def test_an_unloaded_server_matches_the_closed_form_step_sum(prompt: int) -> Non
     assert request.finish_s - request.first_token_s == pytest.approx(decode, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_littles_law_holds_on_the_simulated_queue() -> None:
     """Mean requests in the system (time average, sampled) = arrival rate x mean time in it."""
     config = mlperf("serving.rate_per_s=40", "serving.requests=null", "serving.duration_s=1200")
@@ -41,6 +42,7 @@ def test_littles_law_holds_on_the_simulated_queue() -> None:
     assert in_system == pytest.approx(rate * window["e2e_s"].mean(), rel=0.02)
 
 
+@pytest.mark.slow
 def test_same_seed_same_requests_and_latencies() -> None:
     config = mlperf("serving.requests=400")
     first = run_serving(config).requests

@@ -15,6 +15,7 @@ from sim.serving.fleet import ServingFleet
 from sim.serving.traffic import traffic
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["retry", "drop"])
 def test_failed_replicas_retry_or_drop_their_requests(policy: str) -> None:
     config = mlperf(
@@ -53,6 +54,7 @@ def test_a_failure_takes_every_micro_batch_stream_of_its_replica() -> None:
     assert {r.replica for r in outcome.requests} == {0, 1, 2, 3}  # replicas, not their streams
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("router", ["round_robin", "least_loaded"])
 def test_routers_spread_the_requests(router: str) -> None:
     frame = run_serving(mlperf(f"serving.router={router}", "serving.requests=800")).requests

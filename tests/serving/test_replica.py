@@ -16,6 +16,7 @@ from sim.perf.inference import replica_memory, step_model
 from sim.serving.engine import simulate
 
 
+@pytest.mark.slow
 def test_a_full_cache_preempts_and_every_request_still_finishes_whole() -> None:
     config = mlperf("serving.arrivals=offline", "serving.requests=300", "serving.replicas=1",
                     "serving.kv_memory_fraction=0.01")  # fmt: skip
@@ -100,6 +101,7 @@ def _reference(config: Config, seed: int) -> list[tuple[float, float]]:
     return [(times[i][0], times[i][-1]) for i in range(len(arrivals))]
 
 
+@pytest.mark.slow
 @settings(deadline=None)
 @given(
     seed=st.integers(0, 10_000),

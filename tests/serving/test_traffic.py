@@ -32,6 +32,7 @@ def test_a_missing_trace_is_refused_when_the_run_starts(tmp_path: object) -> Non
         run_serving(config)
 
 
+@pytest.mark.slow
 def test_a_trace_is_replayed_as_written(tmp_path: pytest.TempPathFactory) -> None:
     path = tmp_path / "trace.csv"  # type: ignore[operator]
     pd.DataFrame({"arrival_s": [0.0, 0.5, 3.0], "prompt_tokens": [100, 2000, 50],

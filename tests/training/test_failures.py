@@ -114,6 +114,7 @@ def test_the_catalogue_names_each_row_of_table_5_by_its_rate() -> None:
         assert rate * 54 * 2048 / 1000 == pytest.approx(count, abs=0.01), cause
 
 
+@pytest.mark.slow
 def test_54_days_reproduce_table_5(window: sim.Result) -> None:
     # Llama 3 paper, Table 5 and Section 3.3.4: 419 unexpected (tolerance 5%), 47 planned. Each
     # category's mean over the replicates is a mean of Poisson counts whose expectation is the
@@ -127,11 +128,13 @@ def test_54_days_reproduce_table_5(window: sim.Result) -> None:
         assert abs(s.interruptions[cause] - count) <= 4 * standard_error, cause
 
 
+@pytest.mark.slow
 def test_54_days_keep_ettr_above_90_percent(window: sim.Result) -> None:
     # Meta reports effective training time "higher than 90%" (Section 3.3.4).
     assert window.summary["ettr"] >= 0.90
 
 
+@pytest.mark.slow
 def test_every_failure_event_names_its_category_and_server(window: sim.Result) -> None:
     failures = window.events[window.events["kind"] == "failure"]
     names = set(sim.load_config("llama_405b").failures.categories)
@@ -157,6 +160,7 @@ def test_sampled_times_to_failure_follow_the_configured_distribution(
     assert stats.kstest(gaps, frozen(name, 3600.0, shape).cdf).pvalue > 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "shape"), [("weibull", 0.6), ("weibull", 2.0), ("lognormal", 1.0)]
 )
@@ -222,6 +226,7 @@ def test_elastic_goes_on_with_fewer_replicas_instead_of_waiting() -> None:
         assert out.seconds[Bucket.PRODUCTIVE] == pytest.approx(p.work_s)
 
 
+@pytest.mark.slow
 def test_one_repair_bench_makes_the_job_wait_longer() -> None:
     p = plan(spare_servers=2, swap_fraction=1.0, job_mtbf_s=2 * 3600.0, repair_mean_s=5 * 3600.0)
     free = sum(o.seconds[Bucket.WAITING_FOR_SERVERS] for o in simulate(p, 10))
@@ -240,6 +245,7 @@ def test_servers_are_retired_after_n_failures() -> None:
     assert kept.retired == 0 and any(e.kind == "repair" for e in kept.events)
 
 
+@pytest.mark.slow
 def test_lemons_take_a_large_share_of_the_failures() -> None:
     p = plan(servers=1000, spare_servers=1000, swap_fraction=0.0, job_mtbf_s=600.0)
     lemons = dataclasses.replace(p, lemon_fraction=0.01, lemon_multiplier=50.0)

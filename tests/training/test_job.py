@@ -101,6 +101,7 @@ def test_policy_none_writes_no_checkpoint_and_loses_everything_on_failure() -> N
     assert failed and all(o.seconds[Bucket.LOST_WORK] > 0 for o in failed)
 
 
+@pytest.mark.slow
 def test_with_no_spares_the_job_waits_for_each_repair() -> None:
     # Every failure needs a swap and there is no spare: the job waits for the repair, which runs
     # alongside detection. For exponential repairs with mean D, E[max(0, repair - d)] = D e^(-d/D).
@@ -160,6 +161,7 @@ def test_job_failure_count_matches_the_configured_rate() -> None:
     assert rate == pytest.approx(1 / p.job_mtbf_s, abs=4 * sem)
 
 
+@pytest.mark.slow
 @settings(deadline=None, derandomize=True)
 @given(p=plans(), seed=st.integers(0, 2**32 - 1))
 def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: int) -> None:
@@ -176,6 +178,7 @@ def test_counted_checkpoint_cycles_match_simulating_each_one(p: object, seed: in
         assert counted.seconds[bucket] == pytest.approx(seconds, rel=1e-9, abs=1e-6), bucket
 
 
+@pytest.mark.slow
 @settings(deadline=None, derandomize=True)
 @given(p=plans(), seed=st.integers(0, 2**32 - 1))
 def test_failures_drawn_without_an_event_during_a_recovery_change_nothing(
@@ -201,6 +204,7 @@ def test_failures_drawn_without_an_event_during_a_recovery_change_nothing(
     ]
 
 
+@pytest.mark.slow
 def test_a_replicate_stops_at_the_event_bound_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
     """Issue 16: simulated time was bounded, work was not; sim.max_events bounds the events."""
     # Stragglers: a replicate with them takes some 11,000 events, beyond the bound.

@@ -11,6 +11,7 @@ from sim.training.montecarlo import replicate_outcomes
 HOUR = 3600.0
 
 
+@pytest.mark.slow
 def test_parallel_replicates_give_the_same_numbers() -> None:
     p = plan(job_mtbf_s=5 * HOUR, work_s=20 * HOUR)
     kwargs = {"seed": 4, "replicates": 6, "record_events": True, "progress": False}

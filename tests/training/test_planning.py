@@ -14,6 +14,7 @@ from sim.perf.workload import phases
 from sim.training.planning import plan_job
 
 
+@pytest.mark.slow
 def test_a_failure_category_at_rate_zero_is_switched_off() -> None:
     config = sim.load_config("llama_405b", [
         "failures.categories.faulty_gpu.rate_per_1000_server_days=0", "sim.horizon_days=20",
