@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-long lint bench compile bench-compiled validation clean
+.PHONY: run test test-fast test-long lint bench compile bench-compiled validation clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "Creating $(VENV) and installing sim with its dependencies (a few minutes the first time)"
@@ -24,6 +24,12 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/pytest -n 2
 
+# The fast tier: the unit and property tests, without the tests marked `slow` (whole scenarios,
+# subprocesses, notebooks, the validation table, statistical sweeps, anything over a second), on
+# two worker processes; well under a minute on 2 cores. No lint first, so it starts at once.
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -n 2 -m 'not slow and not benchmark and not long'
+
 # The property tests with 300 examples each instead of 25 (about 12x their quick run), and the
 # slow statistical checks marked `long` (the Optuna scenario against its starting point).
 test-long: lint
@@ -38,7 +44,8 @@ bench: $(BIN)/.installed
 # forms and the engine's tests run against the build: compiled or not, the same numbers.
 compile: $(BIN)/.installed
 	$(BIN)/python -c 'import sim.training.compiled as c; c.build()'
-	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/test_engine.py
+	$(BIN)/pytest -q -n 2 tests/test_golden_engine.py tests/test_theory.py tests/training/test_job.py \
+		tests/training/test_activity.py tests/training/test_books.py
 
 bench-compiled: compile
 	$(BIN)/pytest -m benchmark --benchmark-enable -s tests/benchmarks

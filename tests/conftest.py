@@ -1,111 +1,61 @@
-"""Shared helpers: small job plans for engine tests, and the repository's paths."""
+"""pytest configuration: the property tests' profiles, and the expensive runs several test files
+share as session fixtures. The helpers test files import are in ``helpers.py``."""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
-import statistics
-import subprocess
-import sys
-from pathlib import Path
+import pickle
+from collections.abc import Callable
+from typing import TypeVar
 
-import numpy as np
+import helpers
+import pytest
+from filelock import FileLock
 from hypothesis import settings
 
-from sim.des.draws import replicate_seeds
-from sim.perf.analytic import daly_interval_s
-from sim.training.plan import JobPlan, node_rate_categories
-from sim.training.replicate import ReplicateOutcome, simulate_replicate
-
-REPO = Path(__file__).resolve().parent.parent
-
-BASE_PLAN = JobPlan(
-    work_s=100 * 3600.0,
-    interval_s=3600.0,
-    checkpoint_write_s=300.0,
-    detection_s=120.0,
-    restart_s=300.0,
-    restore_s=180.0,
-    repair_mean_s=3600.0,
-    servers=100,
-    spare_servers=1000,
-    categories=node_rate_categories(1.0 / (100 * 10 * 3600.0), 0.0, 120.0),  # job MTBF 10 h
-    horizon_s=None,
-)
+import sim
 
 # Property tests: a quick profile for `make test`, the long one for `make test-long`.
 settings.register_profile("quick", max_examples=25)
 settings.register_profile("long", max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
-
-def plan(**changes: object) -> JobPlan:
-    """BASE_PLAN with some fields changed. ``job_mtbf_s`` and ``swap_fraction`` set a node-rate
-    failure model (exponential, one rate per server) with that job MTBF and share of swaps."""
-    mtbf = changes.pop("job_mtbf_s", None)
-    swap = changes.pop("swap_fraction", None)
-    result = dataclasses.replace(BASE_PLAN, **changes)  # type: ignore[arg-type]
-    if mtbf is not None or swap is not None or "detection_s" in changes:
-        job_mtbf = float(mtbf) if mtbf is not None else BASE_PLAN.job_mtbf_s  # type: ignore[arg-type]
-        rate = 1.0 / (result.servers * job_mtbf)
-        share = float(swap) if swap is not None else 0.0  # type: ignore[arg-type]
-        categories = node_rate_categories(rate, share, result.detection_s)
-        result = dataclasses.replace(result, categories=categories)
-    return result
+T = TypeVar("T")
 
 
-def simulate(
-    p: JobPlan, replicates: int, seed: int = 1, *, record: bool = False
-) -> list[ReplicateOutcome]:
-    return [
-        simulate_replicate(p, s, i, record_events=record)
-        for i, s in enumerate(replicate_seeds(seed, replicates))
-    ]
+def once_per_session(
+    tmp_path_factory: pytest.TempPathFactory, name: str, compute: Callable[[], T]
+) -> T:
+    """``compute()`` once per test session. Under pytest-xdist the first worker to ask computes it
+    and leaves it pickled in the session's shared temporary directory, and the others, waiting on
+    the lock meanwhile, read it (pytest-xdist's documentation: "Making session-scoped fixtures
+    execute only once")."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: nothing to share
+        return compute()
+    path = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            value: T = pickle.loads(path.read_bytes())
+            return value
+        value = compute()
+        path.write_bytes(pickle.dumps(value))
+        return value
 
 
-def mean_and_sem(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) / np.sqrt(len(values))
+@pytest.fixture(scope="session")
+def llama_405b(tmp_path_factory: pytest.TempPathFactory) -> sim.Result:
+    """The whole ``llama_405b`` run, 50 replicates."""
+    return once_per_session(tmp_path_factory, "llama_405b", helpers.run_llama_405b)
 
 
-def run_command(
-    module: str, *args: str, cwd: Path, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``python -m MODULE ARGS`` in a subprocess from ``cwd``, as a user would type it."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+@pytest.fixture(scope="session")
+def llama_405b_window(tmp_path_factory: pytest.TempPathFactory) -> sim.Result:
+    """``llama_405b`` over the 54 days of the Llama 3 paper's Table 5, 50 replicates."""
+    return once_per_session(tmp_path_factory, "llama_405b_window", helpers.run_llama_405b_window)
 
 
-def run_sweep(
-    sweep_dir: Path, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``python -m sim -m ARGS`` writing its jobs into ``sweep_dir``."""
-    return run_command(
-        "sim", "-m", *args, f"hydra.sweep.dir={sweep_dir}", cwd=sweep_dir.parent, timeout=timeout
-    )
-
-
-# A 2-hour-MTBF job and a sweep of fixed intervals around Daly's: the policy and theory tests
-# compare against the same sweep, simulated once (common random numbers: seed 1 for every point).
-SWEEP_PLAN = plan(
-    work_s=100 * 3600.0, checkpoint_write_s=120.0, detection_s=60.0, restart_s=180.0,
-    restore_s=60.0, job_mtbf_s=2 * 3600.0,
-)  # fmt: skip
-SWEEP_FACTORS = tuple(float(f) for f in np.geomspace(0.4, 2.5, 13))  # times Daly's interval
-SWEEP_REPLICATES = 150
-
-
-@functools.cache
-def interval_sweep() -> tuple[float, ...]:
-    """Mean wall time of SWEEP_PLAN at each of SWEEP_FACTORS x Daly's interval."""
-    daly = daly_interval_s(SWEEP_PLAN.checkpoint_write_s, SWEEP_PLAN.job_mtbf_s)
-    return tuple(
-        float(np.mean([o.wall_s for o in simulate(
-            dataclasses.replace(SWEEP_PLAN, interval_s=f * daly), SWEEP_REPLICATES)]))
-        for f in SWEEP_FACTORS
-    )  # fmt: skip
+@pytest.fixture(scope="session")
+def interval_sweep_means(tmp_path_factory: pytest.TempPathFactory) -> tuple[float, ...]:
+    """Mean wall time of ``helpers.SWEEP_PLAN`` at each of ``helpers.SWEEP_FACTORS`` x Daly's
+    interval, ``helpers.SWEEP_REPLICATES`` replicates each."""
+    return once_per_session(tmp_path_factory, "interval_sweep", helpers.simulate_interval_sweep)

@@ -36,11 +36,13 @@ def _loaded(module: str) -> list[str]:
     return sorted(out.stdout.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", ["sim.config", "sim.units", "sim.errors", *_modules("perf")])
 def test_the_schema_and_the_arithmetic_load_nothing_heavy(module: str) -> None:
     assert _loaded(module) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", _modules("serving"))
 def test_the_serving_engine_loads_simpy_and_no_training_table_or_hydra_module(module: str) -> None:
     assert set(_loaded(module)) <= {"simpy"}

@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_command
+from helpers import REPO, run_command
 
 import sim
 from sim.app.cli import preflight
+
+pytestmark = pytest.mark.slow  # 115 bad inputs, a Hydra composition each, and three CLI runs
 
 # Command-line overrides on llama_405b, checked in-process by the preflight `python -m sim` runs.
 OVERRIDES = [

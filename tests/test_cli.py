@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_command
+from helpers import run_command
 
 from sim.training.accounting import Bucket
+
+pytestmark = pytest.mark.slow  # every test runs python -m sim in a subprocess
 
 REQUIRED_KEYS = {
     "scenario", "seed", "replicates", "time_to_train_days", "time_to_train_days_p05",
@@ -87,12 +89,3 @@ def test_help_lists_the_scenarios(tmp_path: Path) -> None:
     assert "llama_405b               Llama 3.1 405B pre-training on 16,384" in proc.stdout
     assert "base_" not in proc.stdout  # the schema entries are not options
     assert "Also: python -m sim.app.explore --help" in proc.stdout
-
-
-def test_every_scenario_has_a_one_line_description() -> None:
-    from sim.app.help import help_text, scenario_lines
-
-    lines = scenario_lines()
-    assert len(lines) == len(list((REPO / "scenarios").glob("*.yaml")))
-    assert all(len(line) > 20 for _, line in lines)
-    assert all(len(row) <= 100 for row in help_text().splitlines())

@@ -16,6 +16,8 @@ import sim
 from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
+pytestmark = pytest.mark.slow  # replicates of 12-day llama_405b runs, one set per case
+
 
 def _same(got: Any, want: Any, where: str) -> None:
     if isinstance(want, dict):

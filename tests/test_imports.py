@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("hydra", "pandas", "scipy.stats", "seaborn", "matplotlib", "simpy")
 
 
@@ -15,10 +17,12 @@ def heavy_modules_loaded_by(modules: str) -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.slow
 def test_importing_the_model_arithmetic_loads_nothing_heavy() -> None:
     assert heavy_modules_loaded_by("sim.perf.model, sim.perf.memory") == []
 
 
+@pytest.mark.slow
 def test_a_worker_that_only_simulates_loads_neither_pandas_nor_scipy_stats() -> None:
     # pandas and scipy.stats load where they are used (the events frame, the premiums table,
     # non-exponential clocks): a worker process starts in a fraction of a second.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import REPO
+from helpers import REPO
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((REPO / "analysis").glob("*.ipynb"))
@@ -18,6 +18,7 @@ def test_the_five_notebooks_are_there() -> None:
     assert names == {"llama_405b", "checkpoint_interval", "gpu_vs_cpu", "multilingual", "serving"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_stripped_runs_and_draws(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

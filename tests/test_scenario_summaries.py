@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from scenario_summaries import GOLDEN, SCENARIOS, summary
 
+pytestmark = pytest.mark.slow  # five whole scenarios
+
 WANT: dict[str, dict[str, Any]] = json.loads(GOLDEN.read_text())
 
 

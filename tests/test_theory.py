@@ -8,10 +8,12 @@ import statistics
 
 import numpy as np
 import pytest
-from conftest import SWEEP_FACTORS, SWEEP_PLAN, interval_sweep, mean_and_sem, plan, simulate
+from helpers import SWEEP_FACTORS, SWEEP_PLAN, mean_and_sem, plan, simulate
 
 from sim.perf.analytic import daly_interval_s, expected_job_time_s, lossless_job_time_s
 from sim.training.accounting import Bucket
+
+pytestmark = pytest.mark.slow  # statistical: hundreds of replicates against closed forms
 
 HOUR = 3600.0
 
@@ -41,11 +43,13 @@ def test_mean_time_to_train_matches_exact_closed_form_within_1_percent(
     assert (p.work_s / exact < 0.7) is expect_ettr_below_0_7
 
 
-def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly() -> None:
+def test_best_interval_of_a_simulated_sweep_lies_within_10_percent_of_daly(
+    interval_sweep_means: tuple[float, ...],
+) -> None:
     base = SWEEP_PLAN
     daly = daly_interval_s(base.checkpoint_write_s, base.job_mtbf_s)
     factors = np.array(SWEEP_FACTORS)
-    means = interval_sweep()  # common random numbers: every interval sees the same failures
+    means = interval_sweep_means  # common random numbers: every interval sees the same failures
     # The cost curve is near-parabolic in log(interval); its vertex is the simulated optimum.
     a, b, _ = np.polyfit(np.log(factors), means, 2)
     best = daly * np.exp(-b / (2 * a))

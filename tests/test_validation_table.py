@@ -6,10 +6,14 @@ from __future__ import annotations
 import pytest
 from validation_table import README, Row, readme_table, render, rows
 
+import sim
+
+pytestmark = pytest.mark.slow  # the whole validation table: fits, explorer, serving searches
+
 
 @pytest.fixture(scope="module")
-def table_rows() -> list[Row]:
-    return rows()
+def table_rows(llama_405b: sim.Result, llama_405b_window: sim.Result) -> list[Row]:
+    return rows(llama_405b.summary, llama_405b_window.summary)
 
 
 def test_each_published_figure_within_its_tolerance(table_rows: list[Row]) -> None:

@@ -11,13 +11,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import shared_runs
+from helpers import run_llama_405b, run_llama_405b_window
 
 import sim
 from sim.app.calibrate import TRAINING_SETS, Run, nvidia_recipe_runs, validation_runs
 from sim.app.capacity import max_rate, measure
 from sim.app.explore import explore
 from sim.config import ModelConfig
+from sim.outputs.summary import Summary
 from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
 from sim.perf.throughput import throughput
 from sim.serving.engine import unloaded_latency
@@ -117,11 +118,11 @@ class Row:
         ]
 
 
-def rows() -> list[Row]:
+def rows(full: Summary, snapshot: Summary) -> list[Row]:
+    """The table's rows; ``full`` and ``snapshot`` summarise the ``llama_405b`` run and its 54-day
+    window (``helpers.run_llama_405b`` and ``run_llama_405b_window``)."""
     config = sim.load_config("llama_405b", ["sim.progress=false", "sim.record_events=false"])
     n = parameter_count(config.model)
-    full = shared_runs.llama_405b().summary
-    snapshot = shared_runs.llama_405b_window().summary
     sizes = [
         Row(f"{label} parameters", source, published, parameter_count(model), 0.01, " B", 1e9)
         for label, source, published, model in [
@@ -341,5 +342,5 @@ def write_readme(table: str) -> None:
 
 
 if __name__ == "__main__":
-    write_readme(render(rows()))
+    write_readme(render(rows(run_llama_405b().summary, run_llama_405b_window().summary)))
     print(readme_table(README.read_text()))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_sweep
+from helpers import run_sweep
 
 from sim.outputs.analysis import load
 

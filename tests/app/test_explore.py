@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command
+from helpers import run_command
 
 import sim
 from sim.app.explore import candidate_plans, explore
 from sim.app.validation import validate
+
+pytestmark = pytest.mark.slow  # the explorer over every plan of llama_405b, and its command line
 
 
 @pytest.fixture(scope="module")

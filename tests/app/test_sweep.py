@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_command, run_sweep
+from helpers import run_command, run_sweep
 from hydra import compose, initialize_config_dir
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
@@ -22,7 +22,6 @@ from sim.app.sweep import finished_jobs, objective, planned_jobs
 from sim.config import CONF_DIR
 from sim.errors import ConfigError
 from sim.outputs.analysis import load
-from sim.outputs.files import atomic_write
 
 SMALL = ("sim.replicates=3", "sim.record_events=false")
 
@@ -42,6 +41,7 @@ def interval_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return sweep_dir
 
 
+@pytest.mark.slow
 def test_joblib_sweep_writes_three_runs_and_the_sweep_table(interval_sweep: Path) -> None:
     for job in range(3):
         assert (interval_sweep / str(job) / "summary.json").is_file()
@@ -56,6 +56,7 @@ def test_joblib_sweep_writes_three_runs_and_the_sweep_table(interval_sweep: Path
     assert len(pd.read_csv(interval_sweep / "sweep.csv")) == 3
 
 
+@pytest.mark.slow
 def test_loader_per_replicate_and_for_one_run(interval_sweep: Path) -> None:
     replicates = load(interval_sweep, per="replicate")
     assert len(replicates) == 3 * 3
@@ -65,6 +66,7 @@ def test_loader_per_replicate_and_for_one_run(interval_sweep: Path) -> None:
     assert one.loc[0, "checkpoint.interval_min"] == 30
 
 
+@pytest.mark.slow
 def test_a_sweep_point_gives_the_numbers_of_the_same_single_run(
     interval_sweep: Path, tmp_path: Path
 ) -> None:
@@ -80,6 +82,7 @@ def test_a_sweep_point_gives_the_numbers_of_the_same_single_run(
     assert in_sweep["cost_usd"] == alone["cost_usd"]
 
 
+@pytest.mark.slow
 def test_an_invalid_point_records_its_error_and_the_others_keep_their_results(
     tmp_path: Path,
 ) -> None:
@@ -96,6 +99,7 @@ def test_an_invalid_point_records_its_error_and_the_others_keep_their_results(
     assert frame["time_to_train_days"].notna().tolist() == [True, False, True]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("points", "message"),
     [
@@ -115,6 +119,7 @@ def test_a_point_that_does_not_compose_stops_the_sweep_in_one_line(
     assert not sweep_dir.exists()
 
 
+@pytest.mark.slow
 def test_hydra_does_not_compose_the_points_the_preflight_composed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,6 +134,7 @@ def test_hydra_does_not_compose_the_points_the_preflight_composed(
     sweeper.validate_batch_is_legal(object(), [["hardware=nope"]])  # Hydra's would raise
 
 
+@pytest.mark.slow
 def test_a_missing_launcher_plugin_names_the_extra(tmp_path: Path) -> None:
     proc = run_command("sim", "-m", "hydra/launcher=ray_cluster", cwd=tmp_path)
     assert proc.returncode == 2
@@ -137,6 +143,7 @@ def test_a_missing_launcher_plugin_names_the_extra(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_submitit_local_runs_a_tiny_sweep(tmp_path: Path) -> None:
     """Submitit's local executor stands in for SLURM: each point in its own submitted process."""
     sweep_dir = tmp_path / "sweep"
@@ -149,6 +156,7 @@ def test_submitit_local_runs_a_tiny_sweep(tmp_path: Path) -> None:
     assert (sweep_dir / "sweep.parquet").is_file()
 
 
+@pytest.mark.slow
 def test_optuna_finds_the_cheapest_point_that_meets_the_deadline(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     optuna = ("scenario=cheapest_under_deadline", "hydra.sweeper.n_trials=4")
@@ -176,6 +184,7 @@ def test_the_optuna_scenario_beats_the_default_it_starts_from(tmp_path: Path) ->
     assert met["cost_usd"].min() < default.summary["cost_usd"]
 
 
+@pytest.mark.slow
 def test_the_optuna_scenario_without_m_says_it_is_a_sweep(tmp_path: Path) -> None:
     proc = run_command("sim", "scenario=cheapest_under_deadline", "sim.replicates=2",
                        f"hydra.run.dir={tmp_path}", cwd=tmp_path)  # fmt: skip
@@ -183,6 +192,7 @@ def test_the_optuna_scenario_without_m_says_it_is_a_sweep(tmp_path: Path) -> Non
     assert "note: this scenario is an Optuna sweep; run it with -m" in proc.stderr
 
 
+@pytest.mark.slow
 def test_the_sweep_bar_counts_the_jobs_the_sweeper_will_run() -> None:
     register_configs()
     overrides = ["checkpoint.interval_min=10,30,60", "sim.seed=1,2"]
@@ -222,18 +232,7 @@ def test_objective_is_the_figure_or_infinity_past_the_deadline() -> None:
         objective(summary, "scenario", None)
 
 
-def test_an_interrupted_write_leaves_no_half_file(tmp_path: Path) -> None:
-    target = tmp_path / "summary.json"
-
-    def killed(path: Path) -> None:
-        path.write_text('{"half":')
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(target, killed)
-    assert not target.exists()
-
-
+@pytest.mark.slow
 def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
     """Issue 16: the workers of a killed sweep used to run on, orphaned."""
     import signal

@@ -15,6 +15,8 @@ from sim.outputs.trace import TRACE_FILE, bucket_seconds
 from sim.training.planning import plan_job
 from sim.training.replicate import simulate_replicate
 
+pytestmark = pytest.mark.slow  # whole llama_405b and cpu_llama_1b runs
+
 
 @pytest.fixture(scope="module")
 def llama_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, float, dict]:

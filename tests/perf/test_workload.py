@@ -1,4 +1,5 @@
-"""Multilingual workloads: token counts, vocabulary, the data-pipeline stall, phase switches."""
+"""Multilingual workloads (sim.perf.workload): token counts, vocabulary, the data pipeline's pace,
+and a language switch in a whole run (its stalls in the engine: training/test_job.py)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import dataclasses
 import math
 
 import pytest
-from conftest import plan, simulate
 
 import sim
 from sim.perf.checkpoints import checkpoint_bytes
 from sim.perf.memory import memory_per_device
 from sim.perf.workload import corpus_tokens, pipeline_tokens_per_s, premium
-from sim.training.accounting import Bucket
-from sim.training.plan import PhasePlan
 
 
 def config() -> sim.Config:
@@ -49,6 +47,7 @@ def test_raising_the_vocabulary_grows_memory_and_checkpoint_by_what_it_adds() ->
     assert (states(grown) - states(was)) * 2**30 == pytest.approx(per_device * (4 + 12 / 256))
 
 
+@pytest.mark.slow
 def test_no_data_stall_when_the_cores_outrun_the_devices() -> None:
     many = sim.load_config("multilingual_switch", ["workload.loader_cores_per_server=16"])
     run = sim.run(dataclasses.replace(many, sim=dataclasses.replace(many.sim, replicates=3)))
@@ -58,30 +57,6 @@ def test_no_data_stall_when_the_cores_outrun_the_devices() -> None:
     assert s["data_stall_h"] == pytest.approx(600 / 3600.0)  # only the restart at the switch
 
 
-def test_data_stall_matches_the_closed_form_shortfall() -> None:
-    # Closed form: a phase whose pipeline delivers a fraction d of the devices' demand takes
-    # work / d, so the stall is work x (1/d - 1); plus one pipeline restart per switch.
-    phases = (PhasePlan("a", 1e12, 40 * 3600.0, 1.0), PhasePlan("b", 1e12, 30 * 3600.0, 0.7))
-    p = dataclasses.replace(
-        plan(job_mtbf_s=1e15), work_s=70 * 3600.0, phases=phases, switch_s=900.0
-    )
-    (out,) = simulate(p, 1)
-    expected = 30 * 3600.0 * (1 / 0.7 - 1) + 900.0
-    assert p.data_stall_s == pytest.approx(expected)
-    assert out.seconds[Bucket.DATA_STALL] == pytest.approx(expected, rel=0.01)
-    assert out.seconds[Bucket.PRODUCTIVE] == pytest.approx(70 * 3600.0)
-
-
-def test_data_stall_with_failures_keeps_the_buckets_closed() -> None:
-    phases = (PhasePlan("a", 1e12, 40 * 3600.0, 0.9), PhasePlan("b", 1e12, 30 * 3600.0, 0.6))
-    p = dataclasses.replace(plan(job_mtbf_s=5 * 3600.0), work_s=70 * 3600.0)
-    p = dataclasses.replace(p, phases=phases, switch_s=900.0)
-    for out in simulate(p, 5):
-        assert sum(out.seconds.values()) == pytest.approx(out.wall_s)
-        assert out.seconds[Bucket.PRODUCTIVE] == pytest.approx(70 * 3600.0)
-        assert out.seconds[Bucket.DATA_STALL] >= p.data_stall_s * 0.99
-
-
 def test_pipeline_rate_is_the_harmonic_mix_of_the_languages() -> None:
     c = config()
     mix = {"english": 0.5, "thai": 0.5}
@@ -89,6 +64,7 @@ def test_pipeline_rate_is_the_harmonic_mix_of_the_languages() -> None:
     assert pipeline_tokens_per_s(c, mix) == pytest.approx(64 * 1 * per_core)
 
 
+@pytest.mark.slow
 def test_multilingual_switch_breaks_down_by_phase_and_language_and_more_cores_help() -> None:
     summary, _ = sim.run_variants(
         "multilingual_switch",
@@ -120,19 +96,3 @@ def test_workload_errors_name_the_key() -> None:
         with pytest.raises(sim.ConfigError, match=message):
             sim.run(sim.load_config("multilingual_switch", [override]))
     assert math.isfinite(premium("Thai", "byt5"))
-
-
-def test_a_planned_stop_during_a_phase_switch_is_carried_out() -> None:
-    # Two 10-hour phases, a 6-hour pipeline restart between them, a planned stop every 6 hours
-    # (30 minutes each), no failures: every stop counted is a stop carried out. The one that came
-    # during the switch used to be counted and dropped (issue 13: 1.5 h of maintenance, not 2.0);
-    # one that comes during another stop's maintenance follows it.
-    phases = (PhasePlan("a", 1e12, 10 * 3600.0), PhasePlan("b", 1e12, 10 * 3600.0))
-    p = dataclasses.replace(
-        plan(job_mtbf_s=math.inf), work_s=20 * 3600.0, phases=phases, switch_s=6 * 3600.0,
-        planned_per_day=4, planned_duration_s=1800.0, categories=(),
-    )  # fmt: skip
-    (out,) = simulate(p, 1)
-    assert out.planned >= 4  # at 6, 12 (during the switch), 18 (during the delayed one's), 24 h
-    assert out.seconds[Bucket.PLANNED_MAINTENANCE] == pytest.approx(out.planned * 1800.0)
-    assert sum(out.seconds.values()) == pytest.approx(out.wall_s)

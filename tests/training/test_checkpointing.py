@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import simpy
-from conftest import SWEEP_PLAN, SWEEP_REPLICATES, interval_sweep, simulate
+from helpers import SWEEP_PLAN, SWEEP_REPLICATES, simulate
 
 import sim
 from sim.perf.analytic import daly_interval_s, young_interval_s
@@ -26,13 +26,17 @@ def ettr(p: object, replicates: int = SWEEP_REPLICATES) -> float:
     return BASE.work_s / float(np.mean([o.wall_s for o in simulate(p, replicates)]))  # type: ignore[arg-type]
 
 
-def test_young_and_daly_reach_ettr_within_half_a_point_of_the_best_fixed_interval() -> None:
-    best = BASE.work_s / min(interval_sweep())
+@pytest.mark.slow
+def test_young_and_daly_reach_ettr_within_half_a_point_of_the_best_fixed_interval(
+    interval_sweep_means: tuple[float, ...],
+) -> None:
+    best = BASE.work_s / min(interval_sweep_means)
     for policy in ("young", "daly"):
         reached = ettr(dataclasses.replace(BASE, policy=policy))
         assert best - reached <= 0.005, policy
 
 
+@pytest.mark.slow
 def test_adaptive_converges_from_a_tenfold_mtbf_guess_and_beats_the_wrong_fixed_interval() -> None:
     wrong_guess = 10 * BASE.job_mtbf_s
     adaptive = dataclasses.replace(
@@ -111,6 +115,7 @@ def test_multilevel_restores_from_memory_unless_the_lost_server_held_the_only_co
     assert alone.ledger.seconds[lost] == pytest.approx(1100.0)
 
 
+@pytest.mark.slow
 def test_multilevel_beats_every_single_level_policy_on_llama_405b() -> None:
     # Same seeds for every policy: the same failures strike at the same times. A small plan:
     # Llama 3 405B's cluster and costs, a tenth of its tokens (about 7 days instead of 70).
@@ -136,6 +141,7 @@ def test_multilevel_beats_every_single_level_policy_on_llama_405b() -> None:
     assert singles["daly"].summary["restores_from_memory"] == 0
 
 
+@pytest.mark.slow
 def test_young_and_daly_intervals_follow_the_derived_checkpoint_cost() -> None:
     config = sim.load_config("llama_405b", ["checkpoint.policy=young"])
     result = sim.run(dataclasses.replace(config, sim=dataclasses.replace(config.sim, replicates=1)))
@@ -145,6 +151,7 @@ def test_young_and_daly_intervals_follow_the_derived_checkpoint_cost() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_planned_stop_saves_nothing_when_the_job_never_checkpoints() -> None:
     """Issue 16: under policy none a planned stop used to write a free checkpoint."""
     config = sim.load_config("cpu_llama_1b", [

@@ -8,7 +8,6 @@ import re
 import matplotlib
 import pandas as pd
 import pytest
-import shared_runs
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -40,10 +39,11 @@ def assert_readable(drawn: Axes | Figure) -> None:
 
 
 @pytest.fixture(scope="module")
-def llama() -> pd.DataFrame:
-    return shared_runs.llama_405b().replicates
+def llama(llama_405b: sim.Result) -> pd.DataFrame:
+    return llama_405b.replicates
 
 
+@pytest.mark.slow
 def test_time_to_train_draws_a_density_only_with_enough_replicates(llama: pd.DataFrame) -> None:
     many = plots.time_to_train(llama)
     assert len(many.lines) == 2  # the density curve and the mean
@@ -53,10 +53,13 @@ def test_time_to_train_draws_a_density_only_with_enough_replicates(llama: pd.Dat
     assert_readable(few)
 
 
-def test_time_budget_and_interruptions_read_well(llama: pd.DataFrame) -> None:
+@pytest.mark.slow
+def test_time_budget_and_interruptions_read_well(
+    llama: pd.DataFrame, llama_405b_window: sim.Result
+) -> None:
     assert_readable(plots.time_budget(llama))
     assert_readable(plots.time_budget(llama.assign(variant=["a", "b"] * 25), hue="variant"))
-    window = shared_runs.llama_405b_window().replicates
+    window = llama_405b_window.replicates
     assert_readable(plots.interruptions_vs_published(window))
 
 
@@ -72,6 +75,7 @@ def test_ettr_curve_names_marks_outside_the_sweep_instead_of_drawing_them() -> N
     assert_readable(ax)
 
 
+@pytest.mark.slow
 def test_side_by_side_and_multilingual_panels_are_titled_in_words() -> None:
     result = sim.run(sim.load_config("multilingual_switch", ["sim.replicates=2",
                                                              "sim.progress=false"]))  # fmt: skip
@@ -85,6 +89,7 @@ def test_side_by_side_and_multilingual_panels_are_titled_in_words() -> None:
     assert_readable(plots.phases(summary))
 
 
+@pytest.mark.slow
 def test_serving_and_timeline_figures_read_well() -> None:
     config = sim.load_config("serve_405b_gpu_vs_cpu", ["sim.progress=false", "sim.replicates=1",
                              "serving.search_requests=60", "serving.requests=60",

@@ -18,6 +18,7 @@ def multilingual() -> sim.Result:
     return sim.run(config, scenario="multilingual_switch")
 
 
+@pytest.mark.slow
 def test_time_budget_shares_add_up_to_the_wall_clock(multilingual: sim.Result) -> None:
     budget = analysis.time_budget(multilingual.replicates)
     assert set(budget.columns) == {"replicate", "bucket", "hours", "share"}
@@ -26,12 +27,14 @@ def test_time_budget_shares_add_up_to_the_wall_clock(multilingual: sim.Result) -
     assert hours == pytest.approx(multilingual.replicates["wall_clock_days"].to_numpy() * 24)
 
 
+@pytest.mark.slow
 def test_interruptions_by_cause_add_up_to_the_unexpected_total(multilingual: sim.Result) -> None:
     long = analysis.interruptions(multilingual.replicates)
     per_replicate = long.groupby("replicate")["count"].sum().to_numpy()
     assert (per_replicate == multilingual.replicates["interruptions_unexpected"].to_numpy()).all()
 
 
+@pytest.mark.slow
 def test_languages_and_phases_split_the_same_tokens_and_days(multilingual: sim.Result) -> None:
     summary = pd.DataFrame([multilingual.summary])
     languages, phases = analysis.by_language(summary), analysis.by_phase(summary)

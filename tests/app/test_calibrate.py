@@ -40,6 +40,7 @@ def test_the_yaml_holds_the_fitted_constants(training: tuple[str, list, tuple[st
         assert getattr(hw, key) == pytest.approx(value, rel=0.01), f"{name}.{key}: rerun the fit"
 
 
+@pytest.mark.slow
 def test_uncalibrated_gpus_hold_their_derived_constants() -> None:
     for name, constants in derived_constants().items():
         hw = sim.load_config("llama_405b", [f"hardware={name}"]).hardware

@@ -152,6 +152,7 @@ def test_the_three_llama_3_plans_of_table_4_fit_in_80_gib() -> None:
     _all_fit(runs, 80)
 
 
+@pytest.mark.slow
 def test_nvidias_published_recipes_fit_their_devices() -> None:
     # Megatron-Bridge (NeMo 25.11, 26.02) and DGXC (NeMo 24.09, 24.12) recipes on DGX-H100 and
     # DGX-B200 (sim/data/nvidia_recipes.csv): plans that ran on 80 GB H100s and 180 GB B200s must
