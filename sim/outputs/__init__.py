@@ -1,0 +1,1 @@
+"""Tables, summaries, files and figures of both engines."""
