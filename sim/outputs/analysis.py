@@ -18,16 +18,18 @@ import pandas as pd
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from sim.training.accounting import Bucket
 from sim.config import CONF_DIR
 from sim.outputs.files import ERROR_FILE, REPLICATES_FILE, SUMMARY_FILE
 from sim.outputs.summary import nested_columns
+from sim.training.accounting import Bucket
 
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
 SWEEP_TABLE = "sweep"  # sweep.parquet and sweep.csv, written at the end of a multirun
 
 # Llama 3 paper, Table 5 (arXiv 2407.21783): unexpected interruptions in a 54-day snapshot.
-PUBLISHED_INTERRUPTIONS = Path(__file__).resolve().parents[1] / "data" / "llama3_405b_interruptions.csv"
+PUBLISHED_INTERRUPTIONS = (
+    Path(__file__).resolve().parents[1] / "data" / "llama3_405b_interruptions.csv"
+)
 # Columns that say which run or replicate a row is, besides the override columns.
 ID_COLUMNS = ("run_dir", "job", "variant", "replicate")
 

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from sim.outputs import analysis
-from sim.units import SECONDS_PER_DAY
 from sim.outputs.trace import SERVER_TRACKS, US
+from sim.units import SECONDS_PER_DAY
 
 KDE_MIN = 10  # replicates below which a density curve would invent a shape
 # Axis labels in words with units, for the figures and swept keys the notebooks plot.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sim.training.accounting import Bucket
 from sim.outputs.summary import Summary
+from sim.training.accounting import Bucket
 
 
 def format_summary(summary: Summary) -> str:

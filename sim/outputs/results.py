@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +14,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.training.accounting import Bucket
 from sim.config import Config
-from sim.training.replicate import ReplicateOutcome
-from sim.training.events import EventRow, events_table
-from sim.perf.memory import MemoryBreakdown
-from sim.perf.model import active_parameter_count, parameter_count
-from sim.training.plan import JobPlan
-from sim.units import SECONDS_PER_DAY
 from sim.outputs.files import EVENTS_FILE, REPLICATES_FILE, write_parquet, write_summary
 from sim.outputs.summary import Summary, flat_key, nested_columns
+from sim.perf.memory import MemoryBreakdown
+from sim.perf.model import active_parameter_count, parameter_count
 from sim.perf.throughput import Throughput
 from sim.perf.workload import corpus_tokens, phases
+from sim.training.accounting import Bucket
+from sim.training.events import EventRow, events_table
+from sim.training.plan import JobPlan
+from sim.training.replicate import ReplicateOutcome
+from sim.units import SECONDS_PER_DAY
 
 SKEW = 0.05  # mean and median further apart than this: the summary says which replicates
 

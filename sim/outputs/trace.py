@@ -18,6 +18,8 @@ from sim.training.timeline import Slice
 TRACE_FILE = "trace.json"
 US = 1e6  # Chrome traces count microseconds
 SERVER_TRACKS = 100  # track ids of servers start here, after the buckets'
+
+
 def chrome_trace(slices: list[Slice], events: list[EventRow], replicate: int) -> dict[str, Any]:
     """The Chrome trace-event JSON: complete ("X") events on one track per bucket and per
     failed server, with the tracks named by metadata ("M") events."""
