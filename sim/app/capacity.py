@@ -20,6 +20,7 @@ from sim.config import Config, SloConfig
 from sim.outputs.serving_results import percentile_s, replicate_row, requests_frame
 from sim.perf.inference import serving_of
 from sim.serving.engine import simulate, unloaded_latency
+from sim.serving.fleet import FleetOutcome, LatencyLimit
 
 
 def with_serving(config: Config, **changes: Any) -> Config:
@@ -28,7 +29,10 @@ def with_serving(config: Config, **changes: Any) -> Config:
 
 def measure(config: Config) -> dict[str, Any]:
     """One simulated point: the replicate row plus the p99 latencies."""
-    outcome = simulate(config, np.random.SeedSequence(config.sim.seed))
+    return _row(config, simulate(config, np.random.SeedSequence(config.sim.seed)))
+
+
+def _row(config: Config, outcome: FleetOutcome) -> dict[str, Any]:
     frame = requests_frame(outcome, serving_of(config), 0)
     row = replicate_row(config, outcome, frame, 0)
     for name in ("ttft_s", "tpot_s"):
@@ -70,8 +74,14 @@ def max_rate(config: Config, *, steps: int = 12) -> tuple[float, dict[str, Any]]
     (MLPerf's Server scenario), by bisection over the rate; with the figures at that rate."""
     serving = serving_of(config)
 
+    limit = LatencyLimit(serving.slo_ttft_s, serving.slo_tpot_s)
+
     def meets(rate: float) -> dict[str, Any] | None:
-        row = measure(with_serving(config, rate_per_s=rate, arrivals="poisson"))
+        point = with_serving(config, rate_per_s=rate, arrivals="poisson")
+        outcome = simulate(point, np.random.SeedSequence(config.sim.seed), limit)
+        if outcome.abandoned:  # more than 1% of the requests already missed a limit
+            return None
+        row = _row(point, outcome)
         within = row["ttft_p99_s"] <= serving.slo_ttft_s and row["tpot_p99_s"] <= serving.slo_tpot_s
         return row if within else None
 

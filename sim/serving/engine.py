@@ -9,12 +9,15 @@ from sim.config import Config
 from sim.des.draws import children
 from sim.errors import ConfigError
 from sim.perf.inference import StepModel, serving_of, step_model
-from sim.serving.fleet import FleetOutcome, ServingFleet
+from sim.serving.fleet import FleetOutcome, LatencyLimit, ServingFleet
 from sim.serving.traffic import traffic
 
 
-def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
-    """One replicate; the traffic draws from its own stream, so fleets see the same requests."""
+def simulate(
+    config: Config, seed: np.random.SeedSequence, limit: LatencyLimit | None = None
+) -> FleetOutcome:
+    """One replicate; the traffic draws from its own stream, so fleets see the same requests.
+    With a ``limit``, it stops as soon as the limit's latency percentile is sure to be missed."""
     serving = serving_of(config)
     traffic_seed, failure_seed = children(seed, 2)
     requests = traffic(serving, np.random.default_rng(traffic_seed))
@@ -22,7 +25,7 @@ def simulate(config: Config, seed: np.random.SeedSequence) -> FleetOutcome:
         raise ConfigError("serving.duration_s", serving.duration_s, f"no request arrives at "
                           f"{serving.rate_per_s:g} per second; raise serving.duration_s or "
                           "serving.rate_per_s")  # fmt: skip
-    return ServingFleet(config, requests, np.random.default_rng(failure_seed)).run()
+    return ServingFleet(config, requests, np.random.default_rng(failure_seed), limit).run()
 
 
 def unloaded_latency(config: Config) -> tuple[float, float]:

@@ -20,6 +20,7 @@ import math
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 import simpy
@@ -30,6 +31,8 @@ from sim.perf.inference import replica_memory, serving_of, step_model
 from sim.serving.replica import Replica, Request
 from sim.serving.traffic import Traffic
 from sim.units import per_server_s
+
+LOAD = attrgetter("load")  # the least-loaded router's key
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,34 @@ class FleetOutcome:
     down_s: float
     failures: int
     engine_events: int = 0  # SimPy events processed: the engine's unit of cost
+    abandoned: bool = False  # stopped early: its latency percentile was sure to miss the limit
+
+
+@dataclass(frozen=True)
+class LatencyLimit:
+    """Stop a run as soon as its ``percentile``-th TTFT or TPOT is sure to exceed these limits, so
+    a search over request rates learns that a rate fails from its first misses, not a whole run.
+
+    A finished request's latencies are final, and numpy's percentile (linear interpolation) of n
+    values lies at or above the value of rank floor(q (n - 1)): once ``misses_to_fail(n)`` values
+    exceed a limit, so does the percentile. Counting over every request, not only those that
+    will have the figure (drops, one-token replies), asks for as many misses or more."""
+
+    ttft_s: float
+    tpot_s: float
+    percentile: float = 99.0
+
+    def misses_to_fail(self, n: int) -> int:
+        return n - math.floor(self.percentile / 100.0 * (n - 1))
 
 
 class ServingFleet:
     """The replicas serving one run's traffic."""
 
-    def __init__(self, config: Config, traffic: Traffic, rng: np.random.Generator) -> None:
+    def __init__(
+        self, config: Config, traffic: Traffic, rng: np.random.Generator,
+        limit: LatencyLimit | None = None,
+    ) -> None:  # fmt: skip
         self.serving = serving_of(config)
         self.env = CountingEnvironment()
         self.shape = fleet_shape(config)
@@ -100,6 +125,9 @@ class ServingFleet:
         ]
         self.backlog: deque[Request] = deque()  # arrived while every replica was down
         self.outstanding = len(self.requests)
+        self._limit = limit
+        self._to_fail = limit.misses_to_fail(len(self.requests)) if limit else 0
+        self._misses = [0, 0]  # requests over the TTFT limit, over the TPOT limit
         self.finished = self.env.event()
         self.failed_at: list[float] = []
         self._turn = itertools.cycle(range(len(self.replicas)))
@@ -116,7 +144,8 @@ class ServingFleet:
         busy = sum(r.busy_s for r in self.replicas) / self.streams  # a stage serves each 1/pp
         down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
         failures = len(self.failed_at)
-        return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed)
+        abandoned = self.outstanding > 0
+        return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed, abandoned)
 
     def _arrivals(self) -> Generator[simpy.Event, None, None]:
         for request in self.requests:
@@ -134,13 +163,27 @@ class ServingFleet:
             replica = next(r for r in (self.replicas[next(self._turn)] for _ in self.replicas)
                            if r.up)  # fmt: skip
         else:
-            replica = min(up, key=lambda r: r.load)
+            replica = min(up, key=LOAD)
         replica.submit(request)
 
     def _done(self, request: Request) -> None:
         self.outstanding -= 1
-        if self.outstanding == 0:
+        if self.finished.triggered:
+            return
+        if self.outstanding == 0 or (self._limit is not None and self._missed(request)):
             self.finished.succeed()
+
+    def _missed(self, request: Request) -> bool:
+        """Count a finished request's misses; whether the limit's percentile is now missed."""
+        assert self._limit is not None
+        if request.dropped:
+            return False
+        if request.first_token_s - request.arrival_s > self._limit.ttft_s:
+            self._misses[0] += 1
+        later = request.output - 1
+        if later > 0 and (request.finish_s - request.first_token_s) / later > self._limit.tpot_s:
+            self._misses[1] += 1
+        return max(self._misses) >= self._to_fail
 
     def _failures(self) -> Generator[simpy.Event, None, None]:
         """One Poisson stream over the fleet's servers; each failure strikes a drawn server."""

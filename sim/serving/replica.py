@@ -69,6 +69,7 @@ class Replica:
     done: Callable[[Request], None]
     up: bool = True
     busy_s: float = 0.0
+    load: int = 0  # requests held (waiting, prefilling or running): the router reads it per arrival
     waiting: deque[Request] = field(default_factory=deque)
     prefilling: list[Request] = field(default_factory=list)
     running: dict[int, _Running] = field(default_factory=dict)  # by request index, oldest first
@@ -81,14 +82,11 @@ class Replica:
     _run: DecodeRun | None = None  # the decode run under way, if any
     _run_steps: int = 0
 
-    @property
-    def load(self) -> int:
-        return len(self.waiting) + len(self.prefilling) + len(self.running)
-
     def submit(self, request: Request) -> None:
         request.replica = self.index
         request.start()
         self.waiting.append(request)
+        self.load += 1
         if self._wake is None:
             self._next()
         elif self._run is not None and self._admissible():
@@ -103,7 +101,7 @@ class Replica:
         self.prefilling.clear()
         self.running.clear()
         self._targets.clear()
-        self._offsets = self._reserved = 0
+        self._offsets = self._reserved = self.load = 0
         self._wake, self._run, self.up = None, None, False
         return held
 
@@ -234,6 +232,7 @@ class Replica:
 
     def _complete(self, request: Request) -> None:
         request.finish_s = self.env.now
+        self.load -= 1
         self.done(request)
 
     def _sleep(self, seconds: float, then: Callable[[], None]) -> None:

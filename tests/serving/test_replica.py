@@ -124,3 +124,25 @@ def test_the_engine_matches_a_step_by_step_reference(
     for request, (first, finish) in zip(outcome.requests, expected, strict=True):
         assert request.first_token_s == pytest.approx(first, rel=1e-9)
         assert request.finish_s == pytest.approx(finish, rel=1e-9)
+
+
+def test_the_load_the_router_reads_counts_what_the_replica_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The counter kept per submit and completion equals the queue, prefill and batch lengths
+    at every scheduling decision, preemptions included."""
+    from sim.serving import replica
+
+    checked = []
+    scheduler = replica.Replica._next
+
+    def counted(self: replica.Replica) -> None:
+        checked.append(self.load == len(self.waiting) + len(self.prefilling) + len(self.running))
+        scheduler(self)
+
+    monkeypatch.setattr(replica.Replica, "_next", counted)
+    config = mlperf("serving.arrivals=offline", "serving.requests=200", "serving.replicas=2",
+                    "serving.kv_memory_fraction=0.01")  # fmt: skip
+    outcome = simulate(config, np.random.SeedSequence(0))
+    assert sum(r.preemptions for r in outcome.requests) > 0
+    assert len(checked) > 100 and all(checked)
