@@ -22,18 +22,18 @@ lint: $(BIN)/.installed
 
 # Tests on two worker processes (pytest-xdist): the suite's wall time on a 2-core machine halves.
 test: lint
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The fast tier: the unit and property tests, without the tests marked `slow` (whole scenarios,
 # subprocesses, notebooks, the validation table, statistical sweeps, anything over a second), on
 # two worker processes; well under a minute on 2 cores. No lint first, so it starts at once.
 test-fast: $(BIN)/.installed
-	$(BIN)/pytest -n 2 -m 'not slow and not benchmark and not long'
+	$(BIN)/pytest -n 2 --dist loadfile -m 'not slow and not benchmark and not long'
 
 # The property tests with 300 examples each instead of 25 (about 12x their quick run), and the
 # slow statistical checks marked `long` (the Optuna scenario against its starting point).
 test-long: lint
-	HYPOTHESIS_PROFILE=long $(BIN)/pytest -n 2 -m 'not benchmark'
+	HYPOTHESIS_PROFILE=long $(BIN)/pytest -n 2 --dist loadfile -m 'not benchmark'
 
 # The benchmarks on the pure-Python engine, whether or not a compiled one is built.
 bench: $(BIN)/.installed
