@@ -55,7 +55,10 @@ def use_if_fresh(package_path: list[str], built: str = BUILT) -> bool:
                 stacklevel=2,
             )
             return False
-    sys.path.insert(0, built)  # mypyc's shared library is a top-level module
+    # mypyc's shared library is a top-level module, in a folder of its own: with ``built`` itself
+    # on sys.path, a process that inherits the path before importing sim (a joblib worker) would
+    # take build/compiled/sim for a namespace package and miss the sources
+    sys.path.insert(0, os.path.join(built, "lib"))
     package_path.insert(0, os.path.join(built, "sim", "training"))
     return True
 
@@ -86,8 +89,9 @@ def build(built: str = BUILT) -> None:
             )
         shutil.rmtree(target, ignore_errors=True)
         (target / "sim" / "training").mkdir(parents=True)
+        (target / "lib").mkdir()
         for library in work.glob("*.so"):
-            shutil.move(library, target)
+            shutil.move(library, target / "lib")
         for library in (work / "sim" / "training").glob("*.so"):
             shutil.move(library, target / "sim" / "training")
     (target / "sources.json").write_text(json.dumps(hashes, indent=1) + "\n")
