@@ -14,6 +14,9 @@ Training sets:
 - ``h100_sxm``: Llama 3 paper, Table 4 (3 rows), ``sim/data/llama3_405b_parallelism.csv``, TFLOP/s
   per GPU turned into step times with this model's FLOPs per token (Meta's count is not published).
 Validation (never fitted): ``sim/data/step_time_validation.csv``.
+
+Then the serving engines' constants (``conf/engine/``), each fitted on its own rows of
+``sim/data/cpu_llm_serving.csv`` (``sim.app.serving_calibration``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from sim.app import serving_calibration
 from sim.app.loading import load_config
 from sim.config import Config, HardwareConfig, ModelConfig
 from sim.perf.throughput import throughput
@@ -285,6 +289,7 @@ def main() -> None:
     for name, constants in derived_constants().items():
         print(f"{name}: derived from {DERIVED_FROM[name]}: " + ", ".join(
             f"{k}: {v:.4g}" for k, v in constants.items()))  # fmt: skip
+    serving_calibration.report()
     print("validation (out of sample, nothing fitted on these):")
     for run in [*validation_runs(), *nvidia_recipe_runs()]:
         print(

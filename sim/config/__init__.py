@@ -17,6 +17,7 @@ from omegaconf import MISSING
 from sim.config.machine import AttentionKind, HardwareConfig, HardwareKind, ModelConfig
 from sim.config.serving import (
     Arrivals,
+    EngineConfig,
     LengthConfig,
     LengthDistribution,
     OnFailure,
@@ -62,6 +63,7 @@ __all__ = [
     "ClusterConfig",
     "Config",
     "Distribution",
+    "EngineConfig",
     "FailureCategory",
     "FailureKind",
     "FailuresConfig",
@@ -133,6 +135,8 @@ class Config:
     pricing: PricingConfig = MISSING
     sim: SimConfig = field(default_factory=SimConfig)
     serving: ServingConfig | None = None  # set (``serving=NAME``): serve requests, do not train
+    engine: EngineConfig | None = None  # the serving engine (``engine=NAME``); None: the hardware's
+    # training-calibrated constants, as every serving run had before engines were data
     # Side-by-side variants of the scenario: name -> overrides applied on top of it (for example
     # {gpu: [hardware=h100_sxm, ...], cpu: [hardware=xeon_spr_amx, ...]}). Empty: one run.
     compare: dict[str, list[str]] = field(default_factory=dict)
@@ -150,4 +154,5 @@ GROUPS: dict[str, type] = {
     "pricing": PricingConfig,
     "sim": SimConfig,
     "serving": ServingConfig,
+    "engine": EngineConfig,
 }

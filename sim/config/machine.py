@@ -26,6 +26,11 @@ class HardwareConfig:
     peak_tflops_bf16: float = MISSING  # dense, per device
     peak_tflops_fp8: float | None = None  # dense, per device; None where the device has no FP8
     peak_tops_int8: float | None = None  # dense, per device; None where the device has no INT8 path
+    # CPUs: the SIMD units' peaks (AVX-512), for engines whose kernels do not use the matrix
+    # units (AMX); None where the peaks above are already the SIMD ones (no matrix units)
+    vector_tflops_bf16: float | None = None
+    vector_tops_int8: float | None = None
+    clock_ghz: float | None = None  # CPUs: base clock; an engine's per-layer overhead is in cycles
     memory_gib: float = MISSING  # per device
     memory_bandwidth_tbyte_per_s: float = MISSING  # per device
     memory_reserve_gib: float = MISSING  # per device, kept by the runtime and framework

@@ -59,6 +59,32 @@ class SloConfig:
 
 
 @dataclass
+class EngineConfig:
+    """What a serving engine adds to the hardware (config group ``engine``): how near its kernels
+    come to the device's peaks, and what an iteration costs besides them. The same server differs
+    by factors under different engines (SGLang's and llama.cpp's rows on one Xeon 6 machine).
+    A figure left unset (None) takes the hardware's training-calibrated constant.
+
+    A GEMM of m tokens runs at ``matrix_efficiency x m / (m + half_efficiency_tokens)`` of the
+    compute path's peak: prefill's many tokens near the first factor, a decode step's few far
+    from it. A routed expert's GEMM sees only the tokens routed to it, so MoE layers stay small.
+    """
+
+    name: str = MISSING
+    software: str = MISSING  # the engine (and version) the figures come from
+    matrix_efficiency: float | None = None  # of the compute path's peak, on GEMMs of many tokens
+    int8_matrix_efficiency: float | None = None  # of the INT8 peak, where weights run in INT8;
+    # None: matrix_efficiency (an engine's INT8 kernels may reach less of their peak)
+    half_efficiency_tokens: float = 0.0  # tokens per GEMM at which that efficiency halves
+    bandwidth_efficiency: float | None = None  # of the memory bandwidth, reading weights and cache
+    vector_kernels: bool = False  # CPUs: its GEMMs run on the SIMD units (AVX-512), not AMX
+    layer_overhead_kcycles: float = 0.0  # per layer and iteration, in thousands of the CPU's
+    # clock cycles: operator dispatch, thread barriers and the ranks' synchronisation, serial
+    # work whose time follows the clock, beyond the bytes and FLOPs
+    expert_overhead_ms: float = 0.0  # per routed expert an iteration runs, per MoE layer
+
+
+@dataclass
 class ServingConfig:
     """Serving a model to a stream of requests: traffic, replicas, batching, precision, targets.
 

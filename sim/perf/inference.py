@@ -28,9 +28,10 @@ must fit each device; the KV cache gets ``kv_memory_fraction`` of what is left.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sim.config import Config, HardwareConfig, ModelConfig, ServingConfig
+from sim.config import Config, EngineConfig, HardwareConfig, ModelConfig, ServingConfig
 from sim.errors import ConfigError
 from sim.perf.collectives import Link, link
 from sim.perf.model import (
@@ -65,8 +66,14 @@ def kv_copies(model: ModelConfig, tp: int) -> float:
     return max(1.0, tp / model.kv_heads)
 
 
-def compute_path(hw: HardwareConfig, weights: str) -> tuple[str, float]:
-    """The number format the linear layers multiply in, and its peak (FLOP/s per device)."""
+def compute_path(hw: HardwareConfig, weights: str, vector: bool = False) -> tuple[str, float]:
+    """The number format the linear layers multiply in, and its peak (FLOP/s per device); with
+    ``vector``, a CPU's SIMD peaks, for an engine whose kernels do not use its matrix units."""
+    if vector:
+        int8 = hw.vector_tops_int8 or hw.peak_tops_int8
+        if weights == "int8" and int8:
+            return "int8", int8 * 1e12
+        return "bf16", (hw.vector_tflops_bf16 or hw.peak_tflops_bf16) * 1e12
     if weights == "fp8" and hw.peak_tflops_fp8:
         share = (hw.fp8_gemm_efficiency or hw.gemm_efficiency) / hw.gemm_efficiency
         return "fp8", hw.peak_tflops_fp8 * 1e12 * share
@@ -125,7 +132,8 @@ def replica_memory(config: Config) -> ReplicaMemory:
 class StepModel:
     """Seconds of one iteration of a replica as a function of what it carries."""
 
-    linear_s_per_token: float  # one device's GEMMs for one token, compute-bound
+    linear_s_per_token: float  # one device's GEMMs for one token, compute-bound, but the routed
+    # experts' (``expert_s_per_token``)
     attention_flops_per_pair: float  # QK^T and AV for one query over one cached token, all layers
     dense_weight_bytes: float  # weights every iteration reads (all but routed experts)
     expert_bytes: float  # one routed expert of one MoE layer
@@ -142,19 +150,33 @@ class StepModel:
     overhead_s: float
     stages: int = 1  # pipeline stages an iteration passes, one send between each two
     stage_link: Link | None = None
+    expert_s_per_token: float = 0.0  # the routed experts' GEMMs for one token, compute-bound
+    half_tokens: float = 0.0  # tokens per GEMM at which the engine's matrix efficiency halves
+    expert_overhead_s: float = 0.0  # per routed expert an iteration runs, per MoE layer
+
+    def touched_experts(self, tokens: float) -> float:
+        """Routed experts of one MoE layer that at least one of ``tokens`` goes to (expected,
+        routing uniform)."""
+        if not self.moe_layers or tokens <= 0:
+            return 0.0
+        return self.experts * (1.0 - float((1.0 - self.experts_per_token / self.experts) ** tokens))
 
     def weight_bytes(self, tokens: float) -> float:
         """Weights read by an iteration of ``tokens``: the dense part, and each MoE layer's experts
-        that at least one token is routed to (expected, routing uniform)."""
-        if not self.moe_layers or tokens <= 0:
-            return self.dense_weight_bytes
-        untouched = float((1.0 - self.experts_per_token / self.experts) ** tokens)
-        touched = self.experts * (1.0 - untouched)
+        that at least one token is routed to."""
+        touched = self.touched_experts(tokens)
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
     def linear_s(self, tokens: float) -> float:
-        compute = self.linear_s_per_token * tokens
-        return max(compute, self.weight_bytes(tokens) / self.memory_bytes_per_s)
+        """A GEMM of m tokens at efficiency m / (m + half) of its large-GEMM rate takes the time of
+        m + half tokens; a routed expert's GEMM sees tokens x top-k / touched of them."""
+        touched = self.touched_experts(tokens)
+        compute = self.linear_s_per_token * (tokens + self.half_tokens)
+        if touched:
+            per_expert = self.expert_s_per_token / self.experts_per_token
+            compute += self.expert_s_per_token * tokens + per_expert * self.half_tokens * touched
+        overhead = self.expert_overhead_s * self.moe_layers * touched
+        return max(compute, self.weight_bytes(tokens) / self.memory_bytes_per_s) + overhead
 
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
         """``pairs`` query-key products over a cache of which ``cached_tokens`` are read."""
@@ -226,9 +248,12 @@ class DecodeRun:
         return steps
 
 
-def linear_s_per_token(model: ModelConfig, hw: HardwareConfig, tp: int, peak: float) -> float:
+def linear_s_per_token(
+    model: ModelConfig, hw: HardwareConfig, tp: int, peak: float, efficiency: float | None = None
+) -> tuple[float, float]:
     """One device's linear-layer time per token, compute-bound, at ``peak`` FLOP/s times the
-    training model's GEMM efficiency at each GEMM's widths (n, k) under ``tp``-way TP. Its third
+    GEMM efficiency (the engine's ``efficiency``, or the training model's) at each GEMM's widths
+    (n, k) under ``tp``-way TP: the dense part, and the routed experts' apart. Its third
     term, d/m for the tokens, is left out: it is the cost of streaming the weights
     (``gemm_half_dim`` scales with peak over bandwidth), which ``StepModel.linear_s`` charges as
     the bandwidth bound; with it a lone decode step would take 1.6x (H100, FP8) to 3.6x (EPYC
@@ -238,38 +263,60 @@ def linear_s_per_token(model: ModelConfig, hw: HardwareConfig, tp: int, peak: fl
     # there are `experts` of them, so each MoE layer's experts take experts_per_token passes.
     gemms = [(n, k, layers) for n, k in attention_shapes(model, tp)]
     gemms += [(n, k, layers - moe) for n, k in ffn_shapes(model, model.ffn_hidden, tp)]
+    routed: list[tuple[float, float, float]] = []
     if moe:
         shared = model.shared_experts * model.expert_ffn_hidden
         gemms += [(n, k, moe) for n, k in ffn_shapes(model, shared, tp)] if shared else []
-        gemms += [(n, k, moe * model.experts_per_token)
+        routed = [(n, k, moe * model.experts_per_token)
                   for n, k in ffn_shapes(model, model.expert_ffn_hidden, tp)]  # fmt: skip
         gemms.append((model.experts, model.hidden, moe))  # the router, on every rank
     gemms.append((model.vocab_size / tp, model.hidden, 1))  # the output projection
     dev = Device(
         peak_flops=peak,
-        gemm_efficiency=hw.gemm_efficiency,
+        gemm_efficiency=hw.gemm_efficiency if efficiency is None else efficiency,
         gemm_half_dim=hw.gemm_half_dim,
         flash_efficiency=hw.flash_attention_efficiency,
         memory_bytes_per_s=hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
     )
-    return sum(
-        passes * 2.0 * n * k / (peak * dev.gemm_efficiency_at(math.inf, n, k))
-        for n, k, passes in gemms
-    )
+
+    def seconds(shapes: Sequence[tuple[float, float, float]]) -> float:
+        return sum(
+            passes * 2.0 * n * k / (peak * dev.gemm_efficiency_at(math.inf, n, k))
+            for n, k, passes in shapes
+        )
+
+    return seconds(gemms), seconds(routed)
 
 
 def step_model(config: Config) -> StepModel:
     serving, hw, model = serving_of(config), config.hardware, config.model
+    engine = config.engine or EngineConfig(name="hardware", software="")
     tp = serving.tp
     weight_size = PRECISION_BYTES[serving.weights]
-    _, peak = compute_path(hw, serving.weights)
+    path, peak = compute_path(hw, serving.weights, engine.vector_kernels)
+    efficiency = engine.matrix_efficiency
+    if path == "int8" and engine.int8_matrix_efficiency is not None:
+        efficiency = engine.int8_matrix_efficiency
+    dense_s, routed_s = linear_s_per_token(model, hw, tp, peak, efficiency)
+    bandwidth = (
+        hw.memory_bandwidth_tbyte_per_s
+        * 1e12
+        * (
+            hw.memory_efficiency
+            if engine.bandwidth_efficiency is None
+            else engine.bandwidth_efficiency
+        )
+    )
     expert_params = ffn_parameters(model, model.expert_ffn_hidden) if model.experts else 0
     lookup = model.vocab_size * model.hidden  # the input embedding: rows looked up, not read whole
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
     moe = moe_layers(model)
     routed = moe * model.experts * expert_params
     return StepModel(
-        linear_s_per_token=linear_s_per_token(model, hw, tp, peak),
+        linear_s_per_token=dense_s,
+        expert_s_per_token=routed_s,
+        half_tokens=engine.half_efficiency_tokens,
+        expert_overhead_s=engine.expert_overhead_ms / 1e3,
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
@@ -279,15 +326,25 @@ def step_model(config: Config) -> StepModel:
         experts_per_token=model.experts_per_token,
         kv_read_bytes_per_token=kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp),
         attention_flops_per_s=tp * hw.peak_tflops_bf16 * 1e12 * hw.flash_attention_efficiency,
-        memory_bytes_per_s=tp * hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
+        memory_bytes_per_s=tp * bandwidth,
         allreduces=2 * model.layers if tp > 1 else 0,
         hidden_bytes=model.hidden * ACTIVATION_BYTES,
         tp=tp,
         link=link(hw, tp),
-        overhead_s=serving.step_overhead_ms / 1e3,
+        overhead_s=serving.step_overhead_ms / 1e3 + model.layers * layer_overhead_s(hw, engine),
         stages=serving.pp,
         stage_link=link(hw, tp * serving.pp) if serving.pp > 1 else None,
     )  # fmt: skip
+
+
+def layer_overhead_s(hw: HardwareConfig, engine: EngineConfig) -> float:
+    """An engine's serial work per layer and iteration, in seconds at the CPU's clock."""
+    if not engine.layer_overhead_kcycles:
+        return 0.0
+    if hw.clock_ghz is None:
+        raise ConfigError("hardware.clock_ghz", None, f"engine {engine.name} counts its per-layer "
+                          f"overhead in cycles; set the clock of {hw.name}")  # fmt: skip
+    return engine.layer_overhead_kcycles * 1e3 / (hw.clock_ghz * 1e9)
 
 
 def serving_of(config: Config) -> ServingConfig:

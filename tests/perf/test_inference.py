@@ -16,6 +16,7 @@ from sim.config import Config
 from sim.errors import ConfigError
 from sim.perf.inference import (
     PRECISION_BYTES,
+    StepModel,
     compute_path,
     kv_bytes_per_token,
     replica_memory,
@@ -87,10 +88,14 @@ def test_linear_layers_do_the_active_parameters_work_at_the_layer_widths_efficie
     per_device = (matmul_parameters(m) - norms - router) / tp + router
     ideal = 2.0 * per_device / (peak * hw.gemm_efficiency)
     no_penalty = dataclasses.replace(config, hardware=dataclasses.replace(hw, gemm_half_dim=1e-9))
-    assert step_model(no_penalty).linear_s_per_token == pytest.approx(ideal, rel=1e-6)
+
+    def per_token(step: StepModel) -> float:  # the dense part and the routed experts'
+        return step.linear_s_per_token + step.expert_s_per_token
+
+    assert per_token(step_model(no_penalty)) == pytest.approx(ideal, rel=1e-6)
     narrowest = min(m.hidden, m.expert_ffn_hidden or m.ffn_hidden)
     worst = 1.0 + 2.0 * hw.gemm_half_dim / (narrowest / tp)
-    assert ideal < step_model(config).linear_s_per_token < ideal * worst
+    assert ideal < per_token(step_model(config)) < ideal * worst
 
 
 def test_a_decode_run_lasts_the_sum_of_its_steps() -> None:
@@ -145,3 +150,57 @@ def test_mla_caches_the_latent_and_moe_reads_only_the_routed_experts() -> None:
     one, many = step.weight_bytes(1), step.weight_bytes(10_000)
     assert one == pytest.approx(step.dense_weight_bytes + 59 * 6 * step.expert_bytes)
     assert many == pytest.approx(step.dense_weight_bytes + 59 * 160 * step.expert_bytes, rel=1e-6)
+
+
+def _with_engine(config: Config, **fields: object) -> Config:
+    from sim.config import EngineConfig
+
+    engine = EngineConfig(name="test", software="test", **fields)  # type: ignore[arg-type]
+    return dataclasses.replace(config, engine=engine)
+
+
+def test_an_engines_layer_overhead_is_its_cycles_at_the_cpus_clock() -> None:
+    config = on_hardware("xeon6_6980p")
+    plain = step_model(config)
+    slowed = step_model(_with_engine(config, layer_overhead_kcycles=500.0))
+    per_layer = 500e3 / (config.hardware.clock_ghz * 1e9)  # type: ignore[operator]
+    assert slowed.step_s(4, 1000) - plain.step_s(4, 1000) == pytest.approx(
+        config.model.layers * per_layer, rel=1e-9
+    )
+    gpu = _with_engine(on_hardware("h100_sxm"), layer_overhead_kcycles=500.0)
+    with pytest.raises(ConfigError, match=r"hardware\.clock_ghz"):
+        step_model(gpu)
+
+
+def test_an_engines_matrix_efficiency_sets_prefill_and_int8_has_its_own() -> None:
+    config = on_hardware("xeon6_6980p")
+    config = dataclasses.replace(
+        config,
+        serving=dataclasses.replace(config.serving, weights="int8"),  # type: ignore[arg-type]
+    )
+    half = step_model(_with_engine(config, matrix_efficiency=0.3))
+    full = step_model(_with_engine(config, matrix_efficiency=0.6))
+    assert half.linear_s_per_token == pytest.approx(2 * full.linear_s_per_token, rel=1e-9)
+    own = step_model(_with_engine(config, matrix_efficiency=0.6, int8_matrix_efficiency=0.3))
+    assert own.linear_s_per_token == pytest.approx(half.linear_s_per_token, rel=1e-9)
+    vector = step_model(_with_engine(config, matrix_efficiency=0.6, vector_kernels=True))
+    amx_over_avx = config.hardware.peak_tops_int8 / config.hardware.vector_tops_int8  # type: ignore[operator]
+    assert vector.linear_s_per_token == pytest.approx(amx_over_avx * full.linear_s_per_token)
+
+
+def test_few_tokens_per_expert_cost_more_per_token_than_many() -> None:
+    """A GEMM of m tokens at m / (m + half) of its rate: a routed expert sees m x top-k / touched
+    tokens, so with the penalty a prefill's compute per token falls toward the rate without it
+    as m grows (the bandwidth bound lifted to see the compute alone)."""
+    config = mlperf("model=mixtral_8x7b", "serving.replicas=1", "serving.tp=8")
+
+    def compute_s(m: int, half: float) -> float:
+        engine = _with_engine(config, half_efficiency_tokens=half, bandwidth_efficiency=1e9)
+        return step_model(engine).linear_s(m)
+
+    small, large = (
+        compute_s(64, 64.0) / compute_s(64, 0.0),
+        compute_s(8192, 64.0) / compute_s(8192, 0.0),
+    )
+    assert small > 2.0  # 64 tokens, 16 per touched expert: far from the rate
+    assert 1.0 < large < 1.1 < small  # 8,192 tokens, 2,048 per expert: near it

@@ -30,6 +30,10 @@ def model(name: str) -> sim.config.ModelConfig:
         ("llama3_70b", 70.6e9),  # Llama 3.1 model card: 70.6B
         ("llama3_405b", 405.9e9),  # computed from Table 3 of the Llama 3 paper (published: 405B)
         ("gpt3_175b", 175e9),  # Brown et al. 2020, Table 2.1
+        ("llama3_2_3b", 3.21e9),  # Llama 3.2 model card: 3.21B
+        ("llama2_7b", 6.74e9),  # Llama 2 7B released weights: 6.74B
+        ("gpt_j_6b", 6.05e9),  # EleutherAI GPT-J 6B model card: 6,053,381,344
+        ("gpt_neox_20b", 20.55e9),  # GPT-NeoX-20B paper, Table 1: 20,556,201,984
     ],
 )
 def test_parameter_count_within_1_percent_of_published(name: str, published: float) -> None:

@@ -1,0 +1,210 @@
+"""Calibration of the serving engines' constants on published CPU serving runs, in the open.
+
+Each row of ``sim/data/cpu_llm_serving.csv`` is one request at a time (TTFT and TPOT) on a CPU
+server under one engine: SGLang and llama.cpp on the same 2x Xeon 6980P, Intel's ITREX runtime on
+a Xeon 8480+ socket, llama.cpp on 2x EPYC 9175F. An engine's constants (``conf/engine/<name>.yaml``,
+the fields of ``sim.config.EngineConfig``) are fitted on that engine's rows only, by least
+squares on the log errors of TTFT and TPOT, and every row is printed with its leave-one-out
+error: the row predicted by a fit on the engine's other rows. ``python -m sim.calibrate`` prints
+them after the step-time fits; ``tests/app/test_serving_calibration.py`` fails when a YAML and the
+fit disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from scipy.optimize import least_squares
+
+from sim.app.loading import load_config
+from sim.config import Config, EngineConfig
+from sim.serving.engine import unloaded_latency
+
+DATA = files("sim") / "data" / "cpu_llm_serving.csv"
+SOURCE_ENGINE = {
+    "sglang_xeon6": "sglang_cpu",
+    "llamacpp_xeon6": "llama_cpp",
+    "llamacpp_epyc": "llama_cpp",
+    "itrex_spr": "itrex",
+}
+MODELS = {
+    "DeepSeek-R1 671B": "deepseek_v3",  # R1 is V3's architecture (DeepSeek-R1 model card)
+    "DeepSeek-R1-Distill-Llama-70B": "llama3_70b",  # distilled into Llama 3.3 70B's architecture
+    "Llama-3.2-3B-Instruct": "llama3_2_3b",
+    "Llama-2-7B-chat": "llama2_7b",
+    "GPT-J 6B": "gpt_j_6b",
+    "GPT-NeoX-20B": "gpt_neox_20b",
+    "Llama-3.1-70B-Instruct": "llama3_70b",
+}
+# The formats the rows name, as this model's precisions: Q8_0 (8.5 bits a weight with its scales)
+# and FP8 weights that AMX multiplies in BF16 are 1 byte; ITREX's int4 with group-128 scales is
+# 0.5 (the scales' 3% left out).
+WEIGHTS = {"int8": "int8", "fp8 (dequantised to bf16)": "fp8", "bf16": "bf16", "q8_0": "int8",
+           "int4 g128": "int4", "f16": "bf16"}  # fmt: skip
+HARDWARE = {
+    "xeon6_6980p": "xeon6_6980p",
+    "xeon_spr_amx": "xeon_spr_amx",
+    "epyc_9175f": "epyc_9175f",
+}
+SINGLE_STREAM = (16, 128)  # a row without lengths: llama-bench's tg128 after a short prompt
+# What is fitted, within these bounds; the MoE term only where an engine has an MoE row.
+BOUNDS = {
+    "matrix_efficiency": (0.005, 1.0),
+    "half_efficiency_tokens": (0.0, 1024.0),
+    "bandwidth_efficiency": (0.05, 1.0),
+    "layer_overhead_kcycles": (0.0, 20_000.0),
+    "expert_overhead_ms": (0.0, 1.0),
+    "int8_matrix_efficiency": (0.005, 1.0),
+}
+START = {"matrix_efficiency": 0.2, "bandwidth_efficiency": 0.6, "layer_overhead_kcycles": 0.5,
+         "expert_overhead_ms": 0.01, "int8_matrix_efficiency": 0.1}  # fmt: skip
+STARTING_HALF_TOKENS = (4.0, 64.0, 512.0)
+
+
+@dataclass(frozen=True)
+class ServingRun:
+    """One published row and the configuration that serves it."""
+
+    label: str
+    engine: str
+    config: Config
+    ttft_s: float | None
+    tpot_s: float
+
+    @property
+    def int8(self) -> bool:
+        return self.config.serving is not None and self.config.serving.weights == "int8"
+
+    def predicted(self, engine: EngineConfig) -> tuple[float, float]:
+        return unloaded_latency(dataclasses.replace(self.config, engine=engine))
+
+    def residuals(self, engine: EngineConfig) -> list[float]:
+        ttft, tpot = self.predicted(engine)
+        logs = [math.log(tpot / self.tpot_s)]
+        return logs if self.ttft_s is None else [math.log(ttft / self.ttft_s), *logs]
+
+
+def _overrides(row: dict[str, str]) -> list[str]:
+    prompt, output = (
+        (int(row["input_tokens"]), int(row["output_tokens"])) if row["input_tokens"]
+        else SINGLE_STREAM
+    )  # fmt: skip
+    overrides = [
+        "serving=single_stream", "sim.progress=false", "failures=cpu_host",
+        f"hardware={row['cpu']}", f"model={MODELS[row['model']]}",
+        f"serving.tp={row['sockets_used']}", f"serving.weights={WEIGHTS[row['weights']]}",
+        "serving.kv_cache=bf16", "serving.max_batched_tokens=8192",
+        f"serving.prompt_tokens.mean={prompt}", f"serving.prompt_tokens.max={prompt}",
+        f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
+    ]  # fmt: skip
+    cores = row["framework"].split(" cores")[0].rsplit(" ", 1)[-1]
+    if cores.isdigit():  # ITREX on part of the socket's 56 cores: the peaks scale with the cores
+        hw = load_config("mlperf_llama2_70b", [f"hardware={row['cpu']}"]).hardware
+        share = int(cores) / (hw.cpu_cores / hw.devices_per_server)
+        int8 = (hw.peak_tops_int8 or 0.0) * share
+        overrides += [f"hardware.peak_tflops_bf16={hw.peak_tflops_bf16 * share:.6g}",
+                      f"hardware.peak_tops_int8={int8:.6g}"]  # fmt: skip
+    return overrides
+
+
+@cache
+def serving_runs() -> tuple[ServingRun, ...]:
+    """Every row of the data file, with its configuration (composed once)."""
+    lines = [line for line in DATA.read_text().splitlines() if not line.startswith("#")]
+    runs = []
+    for row in csv.DictReader(lines):
+        label = f"{row['model']} {row['weights']}, {row['framework']}"
+        if row["input_tokens"]:
+            label += f", {row['input_tokens']} in"
+        runs.append(
+            ServingRun(
+                label=label,
+                engine=SOURCE_ENGINE[row["source"]],
+                config=load_config("mlperf_llama2_70b", _overrides(row)),
+                ttft_s=float(row["ttft_ms"]) / 1e3 if row["ttft_ms"] else None,
+                tpot_s=float(row["tpot_ms"]) / 1e3,
+            )
+        )
+    return tuple(runs)
+
+
+def engine_runs(engine: str) -> list[ServingRun]:
+    return [run for run in serving_runs() if run.engine == engine]
+
+
+def fitted_keys(runs: Sequence[ServingRun]) -> list[str]:
+    """The constants an engine's rows can tell apart: the INT8 efficiency only beside prefills
+    of other formats, the MoE term only with an MoE row."""
+    keys = ["matrix_efficiency", "half_efficiency_tokens", "bandwidth_efficiency",
+            "layer_overhead_kcycles"]  # fmt: skip
+    formats = {run.int8 for run in runs if run.ttft_s is not None}
+    if formats == {True, False}:
+        keys.append("int8_matrix_efficiency")
+    if any(run.config.model.experts for run in runs):
+        keys.append("expert_overhead_ms")
+    return keys
+
+
+def fit(runs: Sequence[ServingRun], base: EngineConfig) -> EngineConfig:
+    """The engine's constants that minimise the squared log errors of its rows."""
+    keys = fitted_keys(runs)
+
+    def engine(x: Sequence[float]) -> EngineConfig:
+        values: dict[str, Any] = dict(zip(keys, (float(v) for v in x), strict=True))
+        return dataclasses.replace(base, **values)
+
+    def residuals(x: Sequence[float]) -> list[float]:
+        candidate = engine(x)
+        return [r for run in runs for r in run.residuals(candidate)]
+
+    low, high = zip(*(BOUNDS[k] for k in keys), strict=True)
+    best = None
+    for tokens in STARTING_HALF_TOKENS:  # the fit is not convex in the half-efficiency point
+        start = [tokens if k == "half_efficiency_tokens" else START[k] for k in keys]
+        result = least_squares(residuals, start, bounds=(low, high), x_scale="jac")
+        best = result if best is None or result.cost < best.cost else best
+    assert best is not None
+    return engine(best.x)
+
+
+def leave_one_out(runs: Sequence[ServingRun], base: EngineConfig) -> list[tuple[float, float]]:
+    """Each row's TTFT and TPOT errors when the constants are fitted on the engine's other rows
+    (NaN for a TTFT the row does not publish)."""
+    errors = []
+    for i, run in enumerate(runs):
+        ttft, tpot = run.predicted(fit([*runs[:i], *runs[i + 1 :]], base))
+        errors.append((ttft / run.ttft_s - 1.0 if run.ttft_s else math.nan, tpot / run.tpot_s - 1))
+    return errors
+
+
+def _value(engine: EngineConfig, key: str) -> str:
+    value = getattr(engine, key)
+    return "unset" if value is None else f"{value:.4g}"
+
+
+def report() -> None:
+    """Print each engine's fit, its YAML, and every row with its error and leave-one-out error."""
+    for name in sorted(set(SOURCE_ENGINE.values())):
+        runs = engine_runs(name)
+        in_yaml = load_config("mlperf_llama2_70b", [f"engine={name}"]).engine
+        assert in_yaml is not None
+        fitted, keys = fit(runs, in_yaml), fitted_keys(runs)
+        print(f"engine {name} ({in_yaml.software}): fitted on {len(runs)} rows of {DATA.name}")
+        print("  fitted  " + ", ".join(f"{k}: {_value(fitted, k)}" for k in keys))
+        print("  in YAML " + ", ".join(f"{k}: {_value(in_yaml, k)}" for k in keys))
+        for run, (loo_ttft, loo_tpot) in zip(runs, leave_one_out(runs, in_yaml), strict=True):
+            ttft, tpot = run.predicted(in_yaml)
+            first = f"TTFT {'-':>8s}{'':33s}"
+            if run.ttft_s:
+                first = (f"TTFT {run.ttft_s * 1e3:8.1f} ms {ttft * 1e3:8.1f} "
+                         f"{ttft / run.ttft_s - 1:+6.1%} loo {loo_ttft:+6.1%}")  # fmt: skip
+            second = (f"TPOT {run.tpot_s * 1e3:6.1f} ms {tpot * 1e3:6.1f} "
+                      f"{tpot / run.tpot_s - 1:+6.1%} loo {loo_tpot:+6.1%}")  # fmt: skip
+            print(f"  {run.label[:56]:56s} {first}  {second}")
