@@ -17,6 +17,8 @@ import sim
 from sim.app.calibrate import TRAINING_SETS, Run, nvidia_recipe_runs, validation_runs
 from sim.app.capacity import max_rate, measure
 from sim.app.explore import explore
+from sim.app.loading import load_config
+from sim.app.serving_calibration import SOURCES, serving_runs
 from sim.config import ModelConfig
 from sim.outputs.summary import Summary
 from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
@@ -206,6 +208,7 @@ def rows(full: Summary, snapshot: Summary) -> list[Row]:
         *[_step_row(run, 0.15, "validation", miss=run.label in RECIPE_MISSES) for run in recipes],
         *[_speedup_row(bf16, fp8) for bf16, fp8 in _precision_pairs(recipes)],
         *serving_rows(),
+        *cpu_serving_rows(),
         Row(
             "Unexpected interruptions in 54 days",
             f"{LLAMA3}, Table 5",
@@ -276,6 +279,41 @@ def serving_rows() -> list[Row]:
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), inter-token latency at concurrency 1",
             NIM, 0.01858, nim_tpot, 0.15, " s", miss=True),
     ]  # fmt: skip
+
+
+# Rows of sim/data/cpu_llm_serving.csv no engine's fitted constants bring within 15% (README,
+# "Serving engine"): llama.cpp's DeepSeek-R1 (prefill slower, decode faster than one set of
+# constants gives) and its EPYC decode; ITREX's Llama 2 7B and GPT-NeoX-20B prefills, at rates per
+# FLOP GPT-J 6B's rows on the same socket contradict.
+CPU_SERVING_MISSES = {
+    "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TTFT",
+    "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TPOT",
+    "Llama-3.1-70B-Instruct f16, llama.cpp numa distribute, TPOT",
+    "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 32 in, TTFT",
+    "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 1024 in, TTFT",
+    "GPT-NeoX-20B int4 g128, itrex int4 32 cores, 32 in, TTFT",
+    "GPT-NeoX-20B int4 g128, itrex int4 32 cores, 1024 in, TTFT",
+}
+
+
+def cpu_serving_rows() -> list[Row]:
+    """One request at a time on CPU servers under each engine's profile (conf/engine/): every
+    row is calibration, each engine's constants fitted on its own rows (python -m sim.calibrate
+    prints the leave-one-out errors)."""
+    out = []
+    for run in serving_runs():
+        engine = load_config("mlperf_llama2_70b", [f"engine={run.engine}"]).engine
+        assert engine is not None
+        ttft, tpot = run.predicted(engine)
+        figures = [("TTFT", run.ttft_s, ttft), ("TPOT", run.tpot_s, tpot)]
+        for name, published, simulated in figures:
+            if published is None:
+                continue
+            label = f"{run.label}, {name}"
+            out.append(Row(f"{label} (engine={run.engine})", f"{SOURCES[run.source]} (sim/data/"
+                           "cpu_llm_serving.csv)", published, simulated, 0.15, " ms", 1e-3,
+                           kind="calibration", miss=label in CPU_SERVING_MISSES))  # fmt: skip
+    return out
 
 
 def _gpu_hours_per_trillion_tokens(name: str) -> float:

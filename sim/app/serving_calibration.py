@@ -34,6 +34,12 @@ SOURCE_ENGINE = {
     "llamacpp_epyc": "llama_cpp",
     "itrex_spr": "itrex",
 }
+SOURCES = {  # as the data file's header cites them
+    "sglang_xeon6": "SGLang CPU-backend blog (lmsys.org, 2025-07-14), Table 1",
+    "llamacpp_xeon6": "SGLang CPU-backend blog (lmsys.org, 2025-07-14), llama.cpp rows",
+    "itrex_spr": "ITREX docs/release_data.md (2023-09-19)",
+    "llamacpp_epyc": "llama.cpp issue 11744",
+}
 MODELS = {
     "DeepSeek-R1 671B": "deepseek_v3",  # R1 is V3's architecture (DeepSeek-R1 model card)
     "DeepSeek-R1-Distill-Llama-70B": "llama3_70b",  # distilled into Llama 3.3 70B's architecture
@@ -73,6 +79,7 @@ class ServingRun:
     """One published row and the configuration that serves it."""
 
     label: str
+    source: str  # the data file's source key
     engine: str
     config: Config
     ttft_s: float | None
@@ -126,6 +133,7 @@ def serving_runs() -> tuple[ServingRun, ...]:
         runs.append(
             ServingRun(
                 label=label,
+                source=row["source"],
                 engine=SOURCE_ENGINE[row["source"]],
                 config=load_config("mlperf_llama2_70b", _overrides(row)),
                 ttft_s=float(row["ttft_ms"]) / 1e3 if row["ttft_ms"] else None,
