@@ -22,6 +22,8 @@ OVERRIDES = [
         ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_9175f, "
          "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, xeon6_6980p, "
          "xeon_spr_amx"),
+        ("engine=nope", "engine=nope: no such option; valid: itrex, llama_cpp, sglang_cpu"),
+        ("engine=sglang_cpu", "engine='sglang_cpu': only a serving run has a serving engine"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
         ("+sim.speed=1", "sim.speed=1: unknown key; valid:"),

@@ -38,6 +38,9 @@ def validate(config: Config) -> None:
         validate_failures(config)
         validate_sim(config)
         return
+    if config.engine is not None:
+        raise ConfigError("engine", config.engine.name, "only a serving run has a serving engine; "
+                          "pick a serving option (serving=NAME) or drop engine=")  # fmt: skip
     model, workload, par = config.model, config.workload, config.parallelism
     for key, value in {
         "workload.tokens": workload.tokens,
