@@ -283,12 +283,12 @@ def serving_rows() -> list[Row]:
 
 # Rows of sim/data/cpu_llm_serving.csv no engine's fitted constants bring within 15% (README,
 # "Serving engine"): llama.cpp's DeepSeek-R1 (prefill slower, decode faster than one set of
-# constants gives) and its EPYC decode; ITREX's Llama 2 7B and GPT-NeoX-20B prefills, at rates per
-# FLOP GPT-J 6B's rows on the same socket contradict.
+# constants gives) and its Llama 3.2 3B prefill; ITREX's Llama 2 7B and GPT-NeoX-20B prefills, at
+# rates per FLOP that GPT-J 6B's rows on the same socket contradict.
 CPU_SERVING_MISSES = {
     "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TTFT",
     "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TPOT",
-    "Llama-3.1-70B-Instruct f16, llama.cpp numa distribute, TPOT",
+    "Llama-3.2-3B-Instruct q8_0, llama.cpp, 1024 in, TTFT",
     "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 32 in, TTFT",
     "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 1024 in, TTFT",
     "GPT-NeoX-20B int4 g128, itrex int4 32 cores, 32 in, TTFT",

@@ -149,14 +149,13 @@ def engine_runs(engine: str) -> list[ServingRun]:
 
 def fitted_keys(runs: Sequence[ServingRun]) -> list[str]:
     """The constants an engine's rows can tell apart: the INT8 efficiency only beside prefills
-    of other formats, the MoE term only with an MoE row."""
-    keys = ["matrix_efficiency", "half_efficiency_tokens", "bandwidth_efficiency",
-            "layer_overhead_kcycles"]  # fmt: skip
+    of other formats, the routed experts' terms only with an MoE row."""
+    keys = ["matrix_efficiency", "bandwidth_efficiency", "layer_overhead_kcycles"]
     formats = {run.int8 for run in runs if run.ttft_s is not None}
     if formats == {True, False}:
         keys.append("int8_matrix_efficiency")
     if any(run.config.model.experts for run in runs):
-        keys.append("expert_overhead_ms")
+        keys += ["half_efficiency_tokens", "expert_overhead_ms"]
     return keys
 
 

@@ -168,10 +168,13 @@ class StepModel:
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
     def linear_s(self, tokens: float) -> float:
-        """A GEMM of m tokens at efficiency m / (m + half) of its large-GEMM rate takes the time of
-        m + half tokens; a routed expert's GEMM sees tokens x top-k / touched of them."""
+        """A routed expert's GEMM sees tokens x top-k / touched of an iteration's m tokens, and at
+        efficiency m_e / (m_e + half) of the large-GEMM rate takes the time of m_e + half tokens.
+        The dense GEMMs see all m: at a prefill's thousands the penalty is a few percent, and a
+        decode step's few are bound by reading the weights, so they are charged at the full rate
+        (charging them too would make a CPU's decode compute-bound, against llama.cpp's rows)."""
         touched = self.touched_experts(tokens)
-        compute = self.linear_s_per_token * (tokens + self.half_tokens)
+        compute = self.linear_s_per_token * tokens
         if touched:
             per_expert = self.expert_s_per_token / self.experts_per_token
             compute += self.expert_s_per_token * tokens + per_expert * self.half_tokens * touched
