@@ -17,8 +17,7 @@ import sim
 from sim.app.calibrate import TRAINING_SETS, Run, nvidia_recipe_runs, validation_runs
 from sim.app.capacity import max_rate, measure
 from sim.app.explore import explore
-from sim.app.loading import load_config
-from sim.app.serving_calibration import SOURCES, serving_runs
+from sim.app.serving_calibration import SOURCES, engine_profile, serving_runs
 from sim.config import ModelConfig
 from sim.outputs.summary import Summary
 from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
@@ -302,9 +301,7 @@ def cpu_serving_rows() -> list[Row]:
     prints the leave-one-out errors)."""
     out = []
     for run in serving_runs():
-        engine = load_config("mlperf_llama2_70b", [f"engine={run.engine}"]).engine
-        assert engine is not None
-        ttft, tpot = run.predicted(engine)
+        ttft, tpot = run.predicted(engine_profile(run.engine))
         figures = [("TTFT", run.ttft_s, ttft), ("TPOT", run.tpot_s, tpot)]
         for name, published, simulated in figures:
             if published is None:

@@ -111,14 +111,30 @@ def _overrides(row: dict[str, str]) -> list[str]:
         f"serving.prompt_tokens.mean={prompt}", f"serving.prompt_tokens.max={prompt}",
         f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
     ]  # fmt: skip
-    cores = row["framework"].split(" cores")[0].rsplit(" ", 1)[-1]
-    if cores.isdigit():  # ITREX on part of the socket's 56 cores: the peaks scale with the cores
-        hw = load_config("mlperf_llama2_70b", [f"hardware={row['cpu']}"]).hardware
-        share = int(cores) / (hw.cpu_cores / hw.devices_per_server)
-        int8 = (hw.peak_tops_int8 or 0.0) * share
-        overrides += [f"hardware.peak_tflops_bf16={hw.peak_tflops_bf16 * share:.6g}",
-                      f"hardware.peak_tops_int8={int8:.6g}"]  # fmt: skip
     return overrides
+
+
+def _on_cores(config: Config, framework: str) -> Config:
+    """ITREX on part of a socket's cores (its framework column says how many): the peaks scale
+    with the cores."""
+    cores = framework.split(" cores")[0].rsplit(" ", 1)[-1]
+    if not cores.isdigit():
+        return config
+    hw = config.hardware
+    share = int(cores) / (hw.cpu_cores / hw.devices_per_server)
+    scaled = dataclasses.replace(
+        hw, peak_tflops_bf16=hw.peak_tflops_bf16 * share,
+        peak_tops_int8=(hw.peak_tops_int8 or 0.0) * share,
+    )  # fmt: skip
+    return dataclasses.replace(config, hardware=scaled)
+
+
+@cache
+def engine_profile(name: str) -> EngineConfig:
+    """An engine's profile as its YAML holds it."""
+    engine = load_config("mlperf_llama2_70b", [f"engine={name}"]).engine
+    assert engine is not None  # engine=NAME always sets one
+    return engine
 
 
 @cache
@@ -135,7 +151,9 @@ def serving_runs() -> tuple[ServingRun, ...]:
                 label=label,
                 source=row["source"],
                 engine=SOURCE_ENGINE[row["source"]],
-                config=load_config("mlperf_llama2_70b", _overrides(row)),
+                config=_on_cores(
+                    load_config("mlperf_llama2_70b", _overrides(row)), row["framework"]
+                ),
                 ttft_s=float(row["ttft_ms"]) / 1e3 if row["ttft_ms"] else None,
                 tpot_s=float(row["tpot_ms"]) / 1e3,
             )
@@ -200,8 +218,7 @@ def report() -> None:
     """Print each engine's fit, its YAML, and every row with its error and leave-one-out error."""
     for name in sorted(set(SOURCE_ENGINE.values())):
         runs = engine_runs(name)
-        in_yaml = load_config("mlperf_llama2_70b", [f"engine={name}"]).engine
-        assert in_yaml is not None
+        in_yaml = engine_profile(name)
         fitted, keys = fit(runs, in_yaml), fitted_keys(runs)
         print(f"engine {name} ({in_yaml.software}): fitted on {len(runs)} rows of {DATA.name}")
         print("  fitted  " + ", ".join(f"{k}: {_value(fitted, k)}" for k in keys))

@@ -164,22 +164,24 @@ class StepModel:
     def weight_bytes(self, tokens: float) -> float:
         """Weights read by an iteration of ``tokens``: the dense part, and each MoE layer's experts
         that at least one token is routed to."""
-        touched = self.touched_experts(tokens)
+        return self._bytes_read(self.touched_experts(tokens))
+
+    def _bytes_read(self, touched: float) -> float:
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
     def linear_s(self, tokens: float) -> float:
         """A routed expert's GEMM sees tokens x top-k / touched of an iteration's m tokens, and at
         efficiency m_e / (m_e + half) of the large-GEMM rate takes the time of m_e + half tokens.
-        The dense GEMMs see all m: at a prefill's thousands the penalty is a few percent, and a
-        decode step's few are bound by reading the weights, so they are charged at the full rate
-        (charging them too would make a CPU's decode compute-bound, against llama.cpp's rows)."""
+        The dense GEMMs are charged at the full rate: a prefill's thousands of tokens are near
+        it, and a decode step's few are bound by reading the weights (charging them the penalty
+        made a CPU's decode compute-bound, against llama.cpp's rows)."""
         touched = self.touched_experts(tokens)
         compute = self.linear_s_per_token * tokens
         if touched:
             per_expert = self.expert_s_per_token / self.experts_per_token
             compute += self.expert_s_per_token * tokens + per_expert * self.half_tokens * touched
         overhead = self.expert_overhead_s * self.moe_layers * touched
-        return max(compute, self.weight_bytes(tokens) / self.memory_bytes_per_s) + overhead
+        return max(compute, self._bytes_read(touched) / self.memory_bytes_per_s) + overhead
 
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
         """``pairs`` query-key products over a cache of which ``cached_tokens`` are read."""

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from sim.app.loading import load_config
 from sim.app.serving_calibration import (
     SOURCE_ENGINE,
+    engine_profile,
     engine_runs,
     fit,
     fitted_keys,
@@ -22,12 +22,6 @@ pytestmark = pytest.mark.slow  # composes 14 configurations and fits three engin
 ENGINES = sorted(set(SOURCE_ENGINE.values()))
 
 
-def _engine(name: str):  # type: ignore[no-untyped-def]
-    engine = load_config("mlperf_llama2_70b", [f"engine={name}"]).engine
-    assert engine is not None
-    return engine
-
-
 def test_every_row_of_the_data_file_is_served() -> None:
     runs = serving_runs()
     assert len(runs) == 14
@@ -36,7 +30,7 @@ def test_every_row_of_the_data_file_is_served() -> None:
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_each_engine_yaml_holds_its_fit(name: str) -> None:
-    runs, engine = engine_runs(name), _engine(name)
+    runs, engine = engine_runs(name), engine_profile(name)
     fitted = fit(runs, engine)
     for key in fitted_keys(runs):
         assert getattr(engine, key) == pytest.approx(getattr(fitted, key), rel=2e-3, abs=1.0e-3), (
@@ -49,7 +43,7 @@ def test_sglang_on_xeon_6_within_15_percent_and_out_of_sample_within_26() -> Non
     INT8 and FP8, the Llama 70B distill INT8 and Llama 3.2 3B BF16 on 2x Xeon 6980P. Fitted:
     within 15% each. Leave-one-out (each row predicted by a fit on the other three): within 26%
     (the largest is the 3B's TPOT, +25.1%)."""
-    runs, engine = engine_runs("sglang_cpu"), _engine("sglang_cpu")
+    runs, engine = engine_runs("sglang_cpu"), engine_profile("sglang_cpu")
     for run, (loo_ttft, loo_tpot) in zip(runs, leave_one_out(runs, engine), strict=True):
         ttft, tpot = run.predicted(engine)
         assert run.ttft_s is not None
@@ -63,6 +57,9 @@ def test_the_engine_moves_the_same_machine_by_factors() -> None:
     times slower, as published (20.3 s against 2.6 s for the 70B distill)."""
     sglang = next(r for r in engine_runs("sglang_cpu") if "Distill" in r.label)
     llama = next(r for r in engine_runs("llama_cpp") if "Distill" in r.label)
-    ratio = llama.predicted(_engine("llama_cpp"))[0] / sglang.predicted(_engine("sglang_cpu"))[0]
+    ratio = (
+        llama.predicted(engine_profile("llama_cpp"))[0]
+        / sglang.predicted(engine_profile("sglang_cpu"))[0]
+    )
     assert ratio > 4.0
     assert math.isfinite(ratio)
