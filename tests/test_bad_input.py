@@ -152,6 +152,19 @@ OVERRIDES = [
          "serving.kv_memory_fraction=0.0: must lie in (0, 1]"),
         ("scenario=mlperf_llama2_70b serving.arrivals=trace",
          "serving.trace=None: trace arrivals need a CSV path"),
+        ("scenario=mlperf_llama2_70b serving.prompt_tokens.distribution=dataset",
+         "serving.prompt_tokens.dataset=None: distribution=dataset needs FILE.csv:COLUMN"),
+        ("scenario=mlperf_llama31_405b serving.prompt_tokens.dataset=nope.csv:input_length",
+         "serving.prompt_tokens.dataset='nope.csv:input_length': a CSV in sim/data or a path"),
+        ("scenario=mlperf_llama31_405b serving.output_tokens.dataset="
+         "mlperf_llama31_405b_lengths.csv:reply",
+         "no column reply; valid: input_length, output_length"),
+        ("scenario=mlperf_llama31_405b serving.prompt_tokens.mean=5000",
+         "serving.prompt_tokens.mean=5000.0: the dataset's lengths (clipped to 20000) average "
+         "9428.64"),
+        ("scenario=mlperf_llama2_70b serving.prompt_tokens.dataset=x.csv:y",
+         "serving.prompt_tokens.dataset='x.csv:y': only read with "
+         "serving.prompt_tokens.distribution=dataset"),
         ("scenario=mlperf_llama2_70b serving.idle_power_fraction=1.5",
          "serving.idle_power_fraction=1.5: must lie in [0, 1]"),
         ("scenario=mlperf_llama2_70b serving.pp=3",

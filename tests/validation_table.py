@@ -56,10 +56,30 @@ MLPERF_50_H200 = (
 )
 H200_LAYOUT = ["hardware=h200_sxm", "serving.tp=1", "serving.replicas=8", "serving.max_batch=2048",
                "serving.max_batched_tokens=1536"]  # fmt: skip
+OFFLINE_405B = [
+    "serving.arrivals=offline",
+    "serving.requests=8313",
+    "serving.tp=4",
+    "serving.pp=2",
+    "serving.max_batch=512",
+    "serving.max_batched_tokens=1536",
+    "serving.kv_memory_fraction=0.95",
+]  # the scenario's `compare: offline`
 # Loadgen's Offline query, from each log: expected samples per second x 2,400 s x 1.1.
 OFFLINE_SAMPLES_41 = 211_200  # v4.1: target_qps 80
 OFFLINE_SAMPLES_50 = 290_400  # v5.0: target_qps 110 (samples_per_query in its summary)
 OFFLINE_SAMPLES_50_H200 = 304_128  # v5.0 on H200: target_qps 115.2
+# NVIDIA's llama3.1-405b on the same H200 server (named by issue 28): logs in closed/NVIDIA/results/
+# H200-SXM-141GBx8_TRT/llama3_1-405b/{Offline,Server}/performance/run_1/ (read in the
+# ntuhpc/mlperf_inference_results_v5.0 mirror, commit cf35411); the plans in scenario
+# mlperf_llama31_405b. Server ran all 8,313 samples once (18,553 s at 0.448 per second).
+MLPERF_50_405B = (
+    "MLPerf Inference v5.0, NVIDIA, closed, H200-SXM-141GBx8_TRT, llama3.1-405b "
+    "(scenario mlperf_llama31_405b)"
+)
+# DeepSeek-R1 FP8 on 8x H200, one request at a time, TensorRT-LLM v0.21.0rc2 (trtllm-serve, TP8,
+# no expert parallelism, LLMPerf: 1,600 prompt and 600 output tokens, medians).
+TRTLLM_R1 = "TensorRT-LLM issue 5929 (github.com/NVIDIA/TensorRT-LLM/issues/5929)"
 LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
 # Known misses among NVIDIA's recipes (sim/data/nvidia_recipes.csv): Qwen3-235B-A22B, too slow on
@@ -249,6 +269,9 @@ def serving_rows() -> list[Row]:
                  "serving.requests=null", "serving.duration_s=600"]), steps=7)[1]["tokens_per_s"]
         for layout, _ in runs
     )  # fmt: skip
+    offline_405b = measure(sim.load_config("mlperf_llama31_405b", [*base, *OFFLINE_405B]))
+    server_405b = max_rate(sim.load_config("mlperf_llama31_405b", [*base, "serving.requests=null",
+                           "serving.duration_s=18000"]), steps=7)[1]["tokens_per_s"]  # fmt: skip
     epyc = sim.load_config("mlperf_llama2_70b", [*base, "serving=single_stream", "model=llama3_70b",
                            "hardware=epyc_9175f", "failures=cpu_host"])  # fmt: skip
     nim = sim.load_config("mlperf_llama2_70b", [*base, "serving=single_stream", "model=llama3_70b",
@@ -257,6 +280,13 @@ def serving_rows() -> list[Row]:
                           "serving.prompt_tokens.max=5000", "serving.output_tokens.mean=500",
                           "serving.output_tokens.max=500"])  # fmt: skip
     nim_ttft, nim_tpot = unloaded_latency(nim)
+    r1_ttft, r1_tpot = unloaded_latency(sim.load_config("serve_deepseek_r1_gpu_vs_cpu", [*base,
+                                        "serving=single_stream", "serving.tp=8",
+                                        "serving.weights=fp8", "serving.step_overhead_ms=1.0",
+                                        "serving.prompt_tokens.mean=1600",
+                                        "serving.prompt_tokens.max=1600",
+                                        "serving.output_tokens.mean=600",
+                                        "serving.output_tokens.max=600"]))  # fmt: skip
     server = "Server (TTFT p99 2 s, TPOT p99 200 ms)"
     return [
         Row("Llama 2 70B on 8x H100, Offline, output tokens/s", MLPERF_41, 24525,
@@ -271,12 +301,20 @@ def serving_rows() -> list[Row]:
             offline_h200, 0.15),
         Row(f"Llama 2 70B on 8x H200, {server}, output tokens/s", MLPERF_50_H200, 33071.5,
             server_h200, 0.15, miss=True),
+        Row("Llama 3.1 405B on 8x H200, Offline, output tokens/s", MLPERF_50_405B, 560.651,
+            offline_405b["tokens_per_s"], 0.15),
+        Row("Llama 3.1 405B on 8x H200, Server (TTFT p99 6 s, TPOT p99 175 ms), output tokens/s",
+            MLPERF_50_405B, 291.374, server_405b, 0.15, miss=True),
         Row("Llama 3.1 70B f16 on dual EPYC 9175F, llama.cpp single-stream decode, tokens/s",
             LLAMA_CPP, 4.31, 1.0 / unloaded_latency(epyc)[1], 0.15),
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), 5,000-token prompt, TTFT at concurrency 1",
             NIM, 0.40677, nim_ttft, 0.15, " s", miss=True),
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), inter-token latency at concurrency 1",
             NIM, 0.01858, nim_tpot, 0.15, " s", miss=True),
+        Row("DeepSeek-R1 FP8 on 8x H200 (TP8), 1,600-token prompt, TTFT at concurrency 1",
+            TRTLLM_R1, 0.1646, r1_ttft, 0.15, " s", miss=True),
+        Row("DeepSeek-R1 FP8 on 8x H200 (TP8), inter-token latency at concurrency 1",
+            TRTLLM_R1, 0.01378, r1_tpot, 0.15, " s", miss=True),
     ]  # fmt: skip
 
 

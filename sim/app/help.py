@@ -26,6 +26,7 @@ PUBLIC_KEYS = (
     "serving.slo_ttft_s", "serving.slo_tpot_s",
 )  # fmt: skip
 WIDTH = 100
+NAME_COLUMN = 27  # where a scenario's line starts, after two spaces and its name
 
 
 def scenario_lines() -> list[tuple[str, str]]:
@@ -39,7 +40,8 @@ def scenario_lines() -> list[tuple[str, str]]:
             if "@package" not in line:
                 comments.append(line.lstrip("# ").strip())
         sentence = re.split(r"(?<=[a-z0-9)])[.:] ", " ".join(comments) + " ", maxsplit=1)[0]
-        out.append((path.stem, textwrap.shorten(sentence.strip(" .:"), 72, placeholder="...")))
+        room = WIDTH - NAME_COLUMN - max(0, len(path.stem) + 1 - (NAME_COLUMN - 2))
+        out.append((path.stem, textwrap.shorten(sentence.strip(" .:"), room, placeholder="...")))
     return out
 
 
@@ -61,7 +63,7 @@ def help_text(program: tuple[str, str] = SIM) -> str:
         f"Usage: {command} [flags] scenario=NAME [group=option ...] [key=value ...]",
         "",
         "Scenarios (scenario=NAME):",
-        *(f"  {name:<25}{line}" for name, line in scenario_lines()),
+        *(f"  {name:<{NAME_COLUMN - 3}} {line}" for name, line in scenario_lines()),
         "",
         "Groups and their options (group=option):",
         *(wrap.fill(f"  {name:<22}{options}") for name, options in group_lines()),

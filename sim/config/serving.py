@@ -33,6 +33,7 @@ class Precision(StrEnum):
 class LengthDistribution(StrEnum):
     fixed = "fixed"
     lognormal = "lognormal"  # mean-matched, clipped to [1, max]
+    dataset = "dataset"  # a published dataset's lengths, drawn with replacement, clipped to max
 
 
 class OnFailure(StrEnum):
@@ -48,6 +49,8 @@ class LengthConfig:
     mean: float = MISSING
     sigma: float = 0.0  # lognormal shape; the mean stays ``mean`` before clipping
     max: int = 4096
+    dataset: str | None = None  # distribution=dataset: "FILE.csv:COLUMN", FILE in sim/data or a
+    # path; ``mean`` must then be the column's mean (within 1%): what the closed forms read
 
 
 @dataclass

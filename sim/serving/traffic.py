@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +35,38 @@ class Traffic:
 
 
 def lengths(spec: LengthConfig, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Token counts with mean ``spec.mean`` (before clipping to [1, max])."""
+    """Token counts with mean ``spec.mean`` (before clipping to [1, max]), or a dataset's."""
     if spec.distribution == "fixed":
         values = np.full(count, spec.mean)
+    elif spec.distribution == "dataset":
+        assert spec.dataset is not None  # validated
+        values = rng.choice(dataset_lengths(spec.dataset), size=count)
     else:
         mu = math.log(spec.mean) - spec.sigma**2 / 2.0
         values = rng.lognormal(mu, spec.sigma, size=count)
     clipped: np.ndarray = np.clip(np.rint(values), 1, spec.max).astype(np.int64)
     return clipped
+
+
+@cache
+def dataset_lengths(source: str) -> np.ndarray:
+    """The column of ``"FILE.csv:COLUMN"``: FILE in sim/data (a published dataset's lengths, with
+    its source in the header) or a path."""
+    import pandas as pd  # only dataset lengths read CSV
+
+    file, _, column = source.rpartition(":")
+    path = Path(file) if Path(file).is_file() else Path(str(files("sim") / "data" / file))
+    if not file or not column or not path.is_file():
+        raise ConfigError("serving.*_tokens.dataset", source, "a CSV in sim/data or a path, then "
+                          ":COLUMN, e.g. mlperf_llama31_405b_lengths.csv:input_length")  # fmt: skip
+    frame = pd.read_csv(path, comment="#")
+    if column not in frame.columns:
+        raise ConfigError("serving.*_tokens.dataset", source,
+                          f"no column {column}; valid: {', '.join(frame.columns)}")  # fmt: skip
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+    if len(values) == 0 or not np.all(np.isfinite(values) & (values >= 1)):
+        raise ConfigError("serving.*_tokens.dataset", source, "lengths must be numbers >= 1")
+    return values
 
 
 def traffic(serving: ServingConfig, rng: np.random.Generator) -> Traffic:

@@ -26,6 +26,21 @@ def test_mlperf_prompt_lengths_are_the_datasets() -> None:
     assert prompts.max >= lengths.max()
 
 
+def test_dataset_lengths_are_the_published_samples() -> None:
+    """``distribution: dataset`` draws the 405B benchmark's own prompts and replies, with
+    replacement: every length is one of the file's, and the means are the dataset's."""
+    from sim.serving.traffic import traffic
+
+    published = pd.read_csv(DATA / "mlperf_llama31_405b_lengths.csv", comment="#")
+    config = sim.load_config("mlperf_llama31_405b", ["serving.requests=20000"])
+    assert config.serving is not None
+    drawn = traffic(config.serving, np.random.default_rng(3))
+    assert set(drawn.prompt) <= set(published["input_length"])
+    assert set(drawn.output) <= set(published["output_length"])
+    assert drawn.prompt.mean() == pytest.approx(published["input_length"].mean(), rel=0.02)
+    assert drawn.output.mean() == pytest.approx(published["output_length"].mean(), rel=0.02)
+
+
 def test_a_missing_trace_is_refused_when_the_run_starts(tmp_path: object) -> None:
     config = mlperf("serving.arrivals=trace", "serving.trace=/no/such.csv")
     with pytest.raises(ConfigError, match=r"serving\.trace='/no/such\.csv': no such file"):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from sim.app.validation.checks import divisors, fraction, non_negative, positive, valid_name
-from sim.config import Config
+from sim.config import Config, LengthConfig
 from sim.errors import ConfigError
 from sim.perf.inference import replica_memory, serving_of
+from sim.serving.traffic import dataset_lengths
 
 MAX_REQUESTS = 2_000_000  # per serving replicate: under a minute of simulation, under 1 GB
 
@@ -39,6 +40,9 @@ def validate_serving(config: Config) -> None:
         "serving.output_tokens.sigma": serving.output_tokens.sigma,
     }.items():
         non_negative(key, value)
+    for key, spec in (("prompt_tokens", serving.prompt_tokens),
+                      ("output_tokens", serving.output_tokens)):  # fmt: skip
+        _check_dataset(f"serving.{key}", spec)
     fraction("serving.idle_power_fraction", serving.idle_power_fraction)
     fraction("serving.slo_attainment", serving.slo_attainment)
     if not 0.0 < serving.kv_memory_fraction <= 1.0:
@@ -84,3 +88,23 @@ def validate_serving(config: Config) -> None:
         positive(f"serving.slos.{name}.ttft_s", slo.ttft_s)
         positive(f"serving.slos.{name}.tpot_s", slo.tpot_s)
     replica_memory(config)
+
+
+def _check_dataset(key: str, spec: LengthConfig) -> None:
+    """A dataset distribution names its lengths, and its ``mean`` (what the unloaded-latency
+    closed form reads) is theirs."""
+    if spec.distribution != "dataset":
+        if spec.dataset is not None:
+            raise ConfigError(f"{key}.dataset", spec.dataset,
+                              f"only read with {key}.distribution=dataset")  # fmt: skip
+        return
+    if spec.dataset is None:
+        raise ConfigError(f"{key}.dataset", None, "distribution=dataset needs FILE.csv:COLUMN")
+    try:
+        values = dataset_lengths(spec.dataset)
+    except ConfigError as error:
+        raise ConfigError(f"{key}.dataset", spec.dataset, error.valid) from None
+    mean = float(values.clip(max=spec.max).mean())
+    if abs(spec.mean / mean - 1.0) > 0.01:
+        why = f"the dataset's lengths (clipped to {spec.max}) average {mean:.6g}"
+        raise ConfigError(f"{key}.mean", spec.mean, why)
