@@ -40,7 +40,7 @@ def scenario_lines() -> list[tuple[str, str]]:
             if "@package" not in line:
                 comments.append(line.lstrip("# ").strip())
         sentence = re.split(r"(?<=[a-z0-9)])[.:] ", " ".join(comments) + " ", maxsplit=1)[0]
-        room = WIDTH - NAME_COLUMN - max(0, len(path.stem) + 1 - (NAME_COLUMN - 2))
+        room = WIDTH - max(NAME_COLUMN, len(path.stem) + 3)  # the line starts after the name
         out.append((path.stem, textwrap.shorten(sentence.strip(" .:"), room, placeholder="...")))
     return out
 
