@@ -22,7 +22,8 @@ OVERRIDES = [
         ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_9175f, "
          "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, xeon6_6980p, "
          "xeon_spr_amx"),
-        ("engine=nope", "engine=nope: no such option; valid: itrex, llama_cpp, sglang_cpu"),
+        ("engine=nope", "engine=nope: no such option; valid: itrex, llama_cpp, sglang, sglang_cpu, "
+         "trtllm, vllm"),
         ("engine=sglang_cpu", "engine='sglang_cpu': only a serving run has a serving engine"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
@@ -135,6 +136,16 @@ OVERRIDES = [
          "serving.kv_cache='int4': valid: bf16, fp8, int8"),
         ("scenario=mlperf_llama2_70b serving.requests=null serving.arrivals=offline",
          "serving.requests=None: offline arrivals need a count"),
+        ("scenario=mlperf_llama2_70b serving.requests=null serving.arrivals=closed",
+         "serving.requests=None: closed arrivals need a count"),
+        ("scenario=mlperf_llama2_70b serving.concurrency=0",
+         "serving.concurrency=0: must be a positive finite number"),
+        ("scenario=mlperf_llama2_70b hardware=xeon6_6980p engine=trtllm",
+         "engine='trtllm': a GPU engine (its kernels launch on a GPU); on xeon6_6980p use "
+         "sglang_cpu, llama_cpp or itrex"),
+        ("scenario=mlperf_llama2_70b engine=llama_cpp",
+         "engine='llama_cpp': a CPU engine (its overhead is in CPU cycles); on h100_sxm use "
+         "trtllm, vllm or sglang"),
         ("scenario=mlperf_llama2_70b serving.slo_attainment=2",
          "serving.slo_attainment=2.0: must lie in [0, 1]"),
         ("scenario=mlperf_llama2_70b serving.diurnal_peak_to_mean=3",

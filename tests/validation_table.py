@@ -6,11 +6,13 @@ fails when the README and the code disagree, so the table is never typed by hand
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from helpers import run_llama_405b, run_llama_405b_window
 
 import sim
@@ -19,10 +21,12 @@ from sim.app.capacity import max_rate, measure
 from sim.app.explore import explore
 from sim.app.serving_calibration import SOURCES, engine_profile, serving_runs
 from sim.config import ModelConfig
+from sim.outputs.serving_results import requests_frame
 from sim.outputs.summary import Summary
+from sim.perf.inference import serving_of
 from sim.perf.model import active_parameter_count, model_flops_per_token, parameter_count
 from sim.perf.throughput import throughput
-from sim.serving.engine import unloaded_latency
+from sim.serving.engine import simulate, unloaded_latency
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- validation:start -->", "<!-- validation:end -->"
@@ -80,8 +84,16 @@ MLPERF_50_405B = (
 # DeepSeek-R1 FP8 on 8x H200, one request at a time, TensorRT-LLM v0.21.0rc2 (trtllm-serve, TP8,
 # no expert parallelism, LLMPerf: 1,600 prompt and 600 output tokens, medians).
 TRTLLM_R1 = "TensorRT-LLM issue 5929 (github.com/NVIDIA/TensorRT-LLM/issues/5929)"
-LLAMA_CPP = "llama.cpp issue 11744 (github.com/ggml-org/llama.cpp/issues/11744)"
 NIM = "NVIDIA NIM LLM benchmarking, Performance, Llama-3.3-70B, NIM 1.8.0 (docs.nvidia.com/nim)"
+NIM_LOADED = (f"{NIM}; its table as copied in zivbeker42/llm-guesstimator, tested_benchmarks/"
+              "nim_llama33_70b_v1.8.0_2xH100_fp8TP2.csv")  # fmt: skip
+INFERENCEX = ("SemiAnalysis InferenceX, dsr1-fp8-h200-sglang, SGLang v0.5.12, 1k/1k, published "
+              "2026-05-17 (SemiAnalysisAI/InferenceX pull request 3288)")  # fmt: skip
+# Concurrency: published mean TTFT and TPOT (s). NIM: 5,000-token prompts, 500-token replies.
+# InferenceX: random lengths in [0.8, 1] x 1,024 (mean 922), SGLang TP8 on 8x H200.
+NIM_CURVE = {5: (0.5467, 0.02183), 25: (0.68869, 0.03875), 50: (0.83451, 0.05973),
+             100: (7.99625, 0.09291)}  # fmt: skip
+SGLANG_R1_CURVE = {4: (0.15777, 0.00970), 16: (0.19784, 0.01528), 64: (0.35975, 0.02977)}
 # Known misses among NVIDIA's recipes (sim/data/nvidia_recipes.csv): Qwen3-235B-A22B, too slow on
 # H100 with the experts' all-to-all left exposed across servers (EP32), and far too fast on B200,
 # whose all-to-all stays inside a server (EP8): the MoE layers' own cost is underestimated.
@@ -227,6 +239,7 @@ def rows(full: Summary, snapshot: Summary) -> list[Row]:
         *[_step_row(run, 0.15, "validation", miss=run.label in RECIPE_MISSES) for run in recipes],
         *[_speedup_row(bf16, fp8) for bf16, fp8 in _precision_pairs(recipes)],
         *serving_rows(),
+        *concurrency_rows(),
         *cpu_serving_rows(),
         Row(
             "Unexpected interruptions in 54 days",
@@ -272,8 +285,6 @@ def serving_rows() -> list[Row]:
     offline_405b = measure(sim.load_config("mlperf_llama31_405b", [*base, *OFFLINE_405B]))
     server_405b = max_rate(sim.load_config("mlperf_llama31_405b", [*base, "serving.requests=null",
                            "serving.duration_s=18000"]), steps=7)[1]["tokens_per_s"]  # fmt: skip
-    epyc = sim.load_config("mlperf_llama2_70b", [*base, "serving=single_stream", "model=llama3_70b",
-                           "hardware=epyc_9175f", "failures=cpu_host"])  # fmt: skip
     nim = sim.load_config("mlperf_llama2_70b", [*base, "serving=single_stream", "model=llama3_70b",
                           "serving.weights=fp8", "serving.kv_cache=fp8",
                           "serving.step_overhead_ms=1.0", "serving.prompt_tokens.mean=5000",
@@ -281,7 +292,7 @@ def serving_rows() -> list[Row]:
                           "serving.output_tokens.max=500"])  # fmt: skip
     nim_ttft, nim_tpot = unloaded_latency(nim)
     r1_ttft, r1_tpot = unloaded_latency(sim.load_config("serve_deepseek_r1_gpu_vs_cpu", [*base,
-                                        "serving=single_stream", "serving.tp=8",
+                                        "serving=single_stream", "serving.tp=8", "engine=trtllm",
                                         "serving.weights=fp8", "serving.step_overhead_ms=1.0",
                                         "serving.prompt_tokens.mean=1600",
                                         "serving.prompt_tokens.max=1600",
@@ -294,28 +305,79 @@ def serving_rows() -> list[Row]:
         Row(f"Llama 2 70B on 8x H100, {server}, output tokens/s", MLPERF_41, 21606,
             server_41, 0.15, miss=True),
         Row("Llama 2 70B on 8x H100, Offline, output tokens/s", MLPERF_50, 31306.8,
-            offline_50, 0.15),
+            offline_50, 0.10),
         Row(f"Llama 2 70B on 8x H100, {server}, output tokens/s", MLPERF_50, 31106.28,
-            server_50, 0.15, miss=True),
+            server_50, 0.10),
         Row("Llama 2 70B on 8x H200, Offline, output tokens/s", MLPERF_50_H200, 34988.2,
-            offline_h200, 0.15),
+            offline_h200, 0.10),
         Row(f"Llama 2 70B on 8x H200, {server}, output tokens/s", MLPERF_50_H200, 33071.5,
-            server_h200, 0.15, miss=True),
+            server_h200, 0.10),
         Row("Llama 3.1 405B on 8x H200, Offline, output tokens/s", MLPERF_50_405B, 560.651,
-            offline_405b["tokens_per_s"], 0.15),
+            offline_405b["tokens_per_s"], 0.10),
         Row("Llama 3.1 405B on 8x H200, Server (TTFT p99 6 s, TPOT p99 175 ms), output tokens/s",
-            MLPERF_50_405B, 291.374, server_405b, 0.15, miss=True),
-        Row("Llama 3.1 70B f16 on dual EPYC 9175F, llama.cpp single-stream decode, tokens/s",
-            LLAMA_CPP, 4.31, 1.0 / unloaded_latency(epyc)[1], 0.15),
+            MLPERF_50_405B, 291.374, server_405b, 0.10),
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), 5,000-token prompt, TTFT at concurrency 1",
-            NIM, 0.40677, nim_ttft, 0.15, " s", miss=True),
+            NIM, 0.40677, nim_ttft, 0.10, " s"),
         Row("Llama 3.3 70B FP8 on 2x H100 (TP2), inter-token latency at concurrency 1",
-            NIM, 0.01858, nim_tpot, 0.15, " s", miss=True),
+            NIM, 0.01858, nim_tpot, 0.10, " s"),
         Row("DeepSeek-R1 FP8 on 8x H200 (TP8), 1,600-token prompt, TTFT at concurrency 1",
-            TRTLLM_R1, 0.1646, r1_ttft, 0.15, " s", miss=True),
+            TRTLLM_R1, 0.1646, r1_ttft, 0.10, " s", miss=True),
         Row("DeepSeek-R1 FP8 on 8x H200 (TP8), inter-token latency at concurrency 1",
-            TRTLLM_R1, 0.01378, r1_tpot, 0.15, " s", miss=True),
+            TRTLLM_R1, 0.01378, r1_tpot, 0.10, " s", miss=True),
     ]  # fmt: skip
+
+
+# Curve rows outside 10%: every loaded TTFT but NIM's at concurrency 5 (the closed loop's clients
+# all start at 0 and their prefills queue; the published means are warmer), NIM's TPOT at 100, and
+# SGLang's DeepSeek-R1 TPOT at low concurrency (its decode kernels fuse more than counted).
+CURVE_MISSES = {
+    *(f"Llama 3.3 70B FP8 on 2x H100 (TP2, TensorRT-LLM), mean TTFT at concurrency {c}"
+      for c in (25, 50, 100)),
+    "Llama 3.3 70B FP8 on 2x H100 (TP2, TensorRT-LLM), mean TPOT at concurrency 100",
+    *(f"DeepSeek-R1 FP8 on 8x H200 (TP8, SGLang), mean TTFT at concurrency {c}"
+      for c in (4, 16, 64)),
+    *(f"DeepSeek-R1 FP8 on 8x H200 (TP8, SGLang), mean TPOT at concurrency {c}" for c in (4, 16)),
+}  # fmt: skip
+
+
+def closed_loop_means(config: sim.Config) -> tuple[float, float]:
+    """Mean TTFT and TPOT (s) of a closed-loop run, as the concurrency benchmarks report them."""
+    outcome = simulate(config, np.random.SeedSequence(config.sim.seed))
+    frame = requests_frame(outcome, serving_of(config), 0)
+    return float(frame["ttft_s"].mean()), float(frame["tpot_s"].mean())
+
+
+def concurrency_rows() -> list[Row]:
+    """Published latency curves at a concurrency (closed loop, ten requests per client): NIM's
+    Llama 3.3 70B on 2x H100 (TensorRT-LLM) and InferenceX's DeepSeek-R1 on 8x H200 (SGLang).
+    None fitted a constant."""
+    quiet = ["sim.progress=false", "serving=single_stream", "serving.arrivals=closed",
+             "serving.step_overhead_ms=1.0", "serving.prompt_tokens.distribution=fixed",
+             "serving.output_tokens.distribution=fixed"]  # fmt: skip
+    nim = ["model=llama3_70b", "serving.tp=2", "serving.weights=fp8", "serving.kv_cache=fp8",
+           "serving.prompt_tokens.mean=5000", "serving.prompt_tokens.max=5000",
+           "serving.output_tokens.mean=500", "serving.output_tokens.max=500",
+           "serving.max_batch=256", "serving.max_batched_tokens=8192"]  # fmt: skip
+    r1 = ["serving.tp=8", "serving.weights=fp8", "serving.kv_cache=bf16",
+          "serving.prompt_tokens.mean=922", "serving.prompt_tokens.max=1024",
+          "serving.output_tokens.mean=922", "serving.output_tokens.max=1024",
+          "serving.max_batch=512", "serving.max_batched_tokens=32768"]  # fmt: skip
+    out = []
+    for scenario, setup, curve, name, source in (
+        ("mlperf_llama2_70b", nim, NIM_CURVE, "Llama 3.3 70B FP8 on 2x H100 (TP2, TensorRT-LLM)",
+         NIM_LOADED),
+        ("serve_deepseek_r1_gpu_vs_cpu", r1, SGLANG_R1_CURVE,
+         "DeepSeek-R1 FP8 on 8x H200 (TP8, SGLang)", INFERENCEX),
+    ):  # fmt: skip
+        for clients, (ttft, tpot) in curve.items():
+            config = sim.load_config(scenario, [*quiet, *setup, f"serving.concurrency={clients}",
+                                                f"serving.requests={10 * clients}"])  # fmt: skip
+            sim_ttft, sim_tpot = closed_loop_means(config)
+            for what, published, simulated in (("TTFT", ttft, sim_ttft), ("TPOT", tpot, sim_tpot)):
+                row = Row(f"{name}, mean {what} at concurrency {clients}", source, published,
+                          simulated, 0.10, " s")  # fmt: skip
+                out.append(dataclasses.replace(row, miss=row.figure in CURVE_MISSES))
+    return out
 
 
 # Rows of sim/data/cpu_llm_serving.csv no engine's fitted constants bring within 15% (README,

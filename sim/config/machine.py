@@ -50,6 +50,8 @@ class HardwareConfig:
     memory_efficiency: float = MISSING  # fraction of memory bandwidth memory-bound kernels reach
     comm_efficiency: float = MISSING  # fraction of link bandwidth a collective achieves
     intra_server_latency_us: float = MISSING  # per step of a ring inside a server
+    switch_reduction_efficiency: float | None = None  # of the one-way link rate, an all-reduce
+    # the server's switch sums (NVLink SHARP, NCCL's NVLS) reaches; None: no such switch
     network_latency_us: float = MISSING  # per step of a ring across servers
 
 

@@ -14,6 +14,8 @@ class Arrivals(StrEnum):
     diurnal = "diurnal"  # Poisson at a rate that follows a sinusoid over the day
     trace = "trace"  # a CSV of arrival_s, prompt_tokens, output_tokens
     offline = "offline"  # every request at time 0 (MLPerf Offline)
+    closed = "closed"  # ``concurrency`` clients, each sending its next request when its last
+    # one ends (the benchmarks that report latency at a concurrency: genai-perf, InferenceX)
 
 
 class Router(StrEnum):
@@ -85,6 +87,11 @@ class EngineConfig:
     # clock cycles: operator dispatch, thread barriers and the ranks' synchronisation, serial
     # work whose time follows the clock, beyond the bytes and FLOPs
     expert_overhead_ms: float = 0.0  # per routed expert an iteration runs, per MoE layer
+    kernel_floor_us: float = 0.0  # GPUs: what each kernel of an iteration costs beyond its
+    # roofline (its launch gap, ramp-up and drain: kernels of one iteration run one after another)
+    kernels_per_layer: float = 0.0  # GPUs: kernels per layer besides the GEMMs (norms, rotary,
+    # attention, activation, residual adds, quantisation), as the engine fuses them
+    kernels_per_moe_layer: float = 0.0  # GPUs: more per MoE layer (top-k, permute, unpermute)
 
 
 @dataclass
@@ -104,6 +111,7 @@ class ServingConfig:
     trace: str | None = None  # trace: path of the CSV
     duration_s: float = 3600.0  # arrivals stop here; requests under way are served to the end
     requests: int | None = None  # stop arrivals after this many (offline: how many at time 0)
+    concurrency: int = 1  # closed: requests in flight, each replaced when it ends
     prompt_tokens: LengthConfig = field(default_factory=LengthConfig)
     output_tokens: LengthConfig = field(default_factory=LengthConfig)
     replicas: int = 1

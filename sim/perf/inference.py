@@ -37,6 +37,7 @@ from sim.perf.collectives import Link, link
 from sim.perf.model import (
     ffn_parameters,
     head_dim,
+    kv_dim,
     moe_layers,
     parameter_count,
     qk_head_dim,
@@ -153,6 +154,8 @@ class StepModel:
     expert_s_per_token: float = 0.0  # the routed experts' GEMMs for one token, compute-bound
     half_tokens: float = 0.0  # tokens per GEMM at which the engine's matrix efficiency halves
     expert_overhead_s: float = 0.0  # per routed expert an iteration runs, per MoE layer
+    activation_bytes: float = 0.0  # per token, all devices: what the norms, activations and
+    # attention preprocessing read and write beside the GEMMs (GPUs: ``activation_bytes``)
 
     def touched_experts(self, tokens: float) -> float:
         """Routed experts of one MoE layer that at least one of ``tokens`` goes to (expected,
@@ -181,6 +184,7 @@ class StepModel:
             per_expert = self.expert_s_per_token / self.experts_per_token
             compute += self.expert_s_per_token * tokens + per_expert * self.half_tokens * touched
         overhead = self.expert_overhead_s * self.moe_layers * touched
+        overhead += tokens * self.activation_bytes / self.memory_bytes_per_s  # norms, activations
         return max(compute, self._bytes_read(touched) / self.memory_bytes_per_s) + overhead
 
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
@@ -322,6 +326,7 @@ def step_model(config: Config) -> StepModel:
         expert_s_per_token=routed_s,
         half_tokens=engine.half_efficiency_tokens,
         expert_overhead_s=engine.expert_overhead_ms / 1e3,
+        activation_bytes=tp * activation_bytes(model, tp) if hw.kind == "gpu" else 0.0,
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
@@ -336,10 +341,48 @@ def step_model(config: Config) -> StepModel:
         hidden_bytes=model.hidden * ACTIVATION_BYTES,
         tp=tp,
         link=link(hw, tp),
-        overhead_s=serving.step_overhead_ms / 1e3 + model.layers * layer_overhead_s(hw, engine),
+        overhead_s=serving.step_overhead_ms / 1e3 + model.layers * layer_overhead_s(hw, engine)
+        + kernels_per_iteration(model, tp, engine) * engine.kernel_floor_us / 1e6,
         stages=serving.pp,
         stage_link=link(hw, tp * serving.pp) if serving.pp > 1 else None,
     )  # fmt: skip
+
+
+def activation_bytes(model: ModelConfig, tp: int) -> float:
+    """Bytes one device's elementwise kernels read and write per token, all layers, however fused:
+    two residual-add RMSNorms over the whole hidden vector (each rank holds it: read the input
+    and the residual, write both, BF16: 16 x hidden), the gated activation (read gate and up,
+    write the product: 6 x width / tp), the rotary and cache write of Q, K and V (read and write:
+    4 x their width / tp), and under MoE the permute and unpermute of the top-k copies of the
+    hidden vector (8 x top-k x hidden). On a GPU they spill the 50 MB L2 at a batch's token
+    counts; Vidur's unfused PyTorch operators (microsoft/vidur, data/profiling/compute/h100/
+    meta-llama/Llama-2-70b-hf/mlp.csv: norms, rotary, activation, add) take 1.5x these bytes'
+    time at 4,096 tokens on an H100. On a CPU a prefill's
+    activations stay in the last-level cache (hundreds of MB), so none are charged there."""
+    h, moe = model.hidden, moe_layers(model)
+    qkv = model.heads * qk_head_dim(model) + 2 * kv_dim(model)
+    routed = model.experts_per_token * model.expert_ffn_hidden + model.shared_experts * (
+        model.expert_ffn_hidden
+    )
+    gated = 3 if model.mlp == "swiglu" else 2  # reads and writes of the activation, per width
+    per_layer = 16.0 * h + 4.0 * qkv / tp
+    return (model.layers * per_layer + (model.layers - moe) * 2.0 * gated * model.ffn_hidden / tp
+            + moe * (2.0 * gated * routed / tp + 8.0 * model.experts_per_token * h))  # fmt: skip
+
+
+def kernels_per_iteration(model: ModelConfig, tp: int, engine: EngineConfig) -> float:
+    """Kernels one iteration launches, each paying the engine's floor: one per GEMM of the
+    model's shapes (a MoE layer's routed experts as two grouped GEMMs, its router and shared
+    experts apart), the output projection, and the engine's other kernels per layer."""
+    moe = moe_layers(model)
+    attention = len(attention_shapes(model, tp))
+    dense_ffn = len(ffn_shapes(model, model.ffn_hidden, tp))
+    moe_ffn = 2 + 1 + (2 if model.shared_experts else 0)  # grouped up and down, router, shared
+    gemms = model.layers * attention + (model.layers - moe) * dense_ffn + moe * moe_ffn + 1
+    # MLA adds the norms of its two latents and splits the key up-projection in two (absorbed
+    # into the query in decode) beyond its GEMMs
+    others = model.layers * engine.kernels_per_layer + moe * engine.kernels_per_moe_layer
+    return gemms + (3 * model.layers if model.attention == "mla" else 0) + others
 
 
 def layer_overhead_s(hw: HardwareConfig, engine: EngineConfig) -> float:

@@ -125,6 +125,11 @@ class ServingFleet:
         ]
         self.backlog: deque[Request] = deque()  # arrived while every replica was down
         self.outstanding = len(self.requests)
+        closed = self.serving.arrivals == "closed"
+        # requests sent so far; beyond them, closed arrivals wait for a client to be free
+        self._released = (
+            min(self.serving.concurrency, len(self.requests)) if closed else len(self.requests)
+        )
         self._limit = limit
         self._to_fail = limit.misses_to_fail(len(self.requests)) if limit else 0
         self._misses = [0, 0]  # requests over the TTFT limit, over the TPOT limit
@@ -148,6 +153,10 @@ class ServingFleet:
         return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed, abandoned)
 
     def _arrivals(self) -> Generator[simpy.Event, None, None]:
+        if self.serving.arrivals == "closed":  # the clients' first requests; _done sends the rest
+            for request in self.requests[: self._released]:
+                self._route(request)
+            return
         for request in self.requests:
             wait = request.arrival_s - self.env.now
             if wait > 0:
@@ -168,6 +177,11 @@ class ServingFleet:
 
     def _done(self, request: Request) -> None:
         self.outstanding -= 1
+        if self._released < len(self.requests):  # closed arrivals: its client sends the next
+            following = self.requests[self._released]
+            following.arrival_s = self.env.now
+            self._released += 1
+            self._route(following)
         if self.finished.triggered:
             return
         if self.outstanding == 0 or (self._limit is not None and self._missed(request)):

@@ -84,7 +84,7 @@ def _arrival_times(serving: ServingConfig, rng: np.random.Generator) -> np.ndarr
     """Poisson arrivals at ``rate_per_s`` (diurnal: thinned from the peak rate along a sinusoid
     of one day) until ``duration_s``, or until ``requests`` have arrived when that is set."""
     limit = serving.requests
-    if serving.arrivals == "offline":
+    if serving.arrivals in ("offline", "closed"):  # closed: the fleet sets each on release
         assert limit is not None  # validated
         return np.zeros(limit)
     ratio = serving.diurnal_peak_to_mean if serving.arrivals == "diurnal" else 1.0

@@ -18,6 +18,7 @@ from sim.perf.inference import (
     PRECISION_BYTES,
     StepModel,
     compute_path,
+    kernels_per_iteration,
     kv_bytes_per_token,
     replica_memory,
     step_model,
@@ -29,7 +30,10 @@ HARDWARE = ["a100_sxm", "b200", "epyc_9755", "h100_sxm", "h200_sxm", "mi300x", "
 
 @functools.cache
 def on_hardware(name: str) -> Config:
-    return mlperf(f"hardware={name}")
+    """The MLPerf scenario on ``name``: under its GPU engine (TensorRT-LLM) on GPUs, the
+    hardware's own constants on CPUs (a GPU engine is refused there)."""
+    config = mlperf(f"hardware={name}")
+    return config if config.hardware.kind == "gpu" else dataclasses.replace(config, engine=None)
 
 
 @pytest.mark.slow
@@ -204,3 +208,34 @@ def test_few_tokens_per_expert_cost_more_per_token_than_many() -> None:
     )
     assert small > 2.0  # 64 tokens, 16 per touched expert: far from the rate
     assert 1.0 < large < 1.1 < small  # 8,192 tokens, 2,048 per expert: near it
+
+
+def test_a_gpu_engine_charges_its_floor_on_every_kernel_of_an_iteration() -> None:
+    config = on_hardware("h100_sxm")
+    plain = step_model(_with_engine(config))
+    engine = _with_engine(config, kernel_floor_us=5.0, kernels_per_layer=4.0)
+    kernels = kernels_per_iteration(config.model, config.serving.tp, engine.engine)  # type: ignore[arg-type]
+    # Llama 2 70B: QKV, output, gate-and-up and down GEMMs and 4 others per layer, the head
+    assert kernels == 80 * (4 + 4) + 1
+    assert step_model(engine).step_s(8, 4000) - plain.step_s(8, 4000) == pytest.approx(
+        kernels * 5e-6, rel=1e-9
+    )
+    moe = mlperf("model=deepseek_v3", "hardware=h200_sxm", "serving.tp=8", "serving.weights=fp8")
+    moe_engine = _with_engine(moe, kernels_per_layer=4.0, kernels_per_moe_layer=5.0).engine
+    # MLA's five GEMMs and three more, a MoE layer's router, shared and two grouped GEMMs
+    assert (
+        kernels_per_iteration(moe.model, 8, moe_engine)
+        == 61 * (5 + 3 + 4) + 3 * 2 + 58 * (5 + 5) + 1
+    )  # type: ignore[arg-type]
+
+
+def test_gpus_stream_each_tokens_activations_and_cpus_keep_them_in_cache() -> None:
+    gpu, cpu = step_model(on_hardware("h100_sxm")), step_model(on_hardware("xeon6_6980p"))
+    # each of the replica's two TP ranks: the whole hidden vector's norms, its share of rotary
+    # and of the SwiGLU
+    per_layer = 16 * 8192 + 4 * (8192 + 2 * 1024) / 2 + 6 * 28672 / 2
+    assert gpu.activation_bytes == 2 * 80 * per_layer
+    assert cpu.activation_bytes == 0.0
+    extra = gpu.linear_s(2000) - gpu.linear_s(1000)
+    compute = 1000 * gpu.linear_s_per_token
+    assert extra == pytest.approx(compute + 1000 * gpu.activation_bytes / gpu.memory_bytes_per_s)

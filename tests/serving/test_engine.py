@@ -53,3 +53,31 @@ def test_same_seed_same_requests_and_latencies() -> None:
     assert [r.finish_s for r in once.requests] == [r.finish_s for r in twice.requests]
     other = run_serving(mlperf("serving.requests=400", "sim.seed=1")).requests
     assert not first["arrival_s"].equals(other["arrival_s"])
+
+
+def test_closed_arrivals_keep_the_concurrency_in_flight() -> None:
+    """Three clients: the first three requests at 0, every later one sent the moment an earlier
+    one ends, so three are in the system until the requests run out."""
+    config = mlperf("serving.arrivals=closed", "serving.concurrency=3", "serving.requests=30",
+                    "serving.replicas=1")  # fmt: skip
+    outcome = simulate(config, np.random.SeedSequence(0))
+    arrivals = sorted(r.arrival_s for r in outcome.requests)
+    finishes = sorted(r.finish_s for r in outcome.requests)
+    assert arrivals[:3] == [0.0, 0.0, 0.0]
+    assert arrivals[3:] == pytest.approx(finishes[:27], rel=0, abs=0)
+    for t in arrivals:
+        in_system = sum(r.arrival_s <= t < r.finish_s for r in outcome.requests)
+        assert in_system == 3 or t >= arrivals[-1]
+
+
+def test_one_client_sees_the_unloaded_latency_each_time() -> None:
+    config = mlperf("serving.arrivals=closed", "serving.concurrency=1", "serving.requests=4",
+                    "serving.replicas=1", *fixed_lengths(300, 50))  # fmt: skip
+    outcome = simulate(config, np.random.SeedSequence(0))
+    step = step_model(config)
+    decode = sum(step.step_s(1, 300 + i) for i in range(49))
+    for request in outcome.requests:
+        assert request.first_token_s - request.arrival_s == pytest.approx(
+            prefill_s(step, 300, 8192), rel=1e-12
+        )
+        assert request.finish_s - request.first_token_s == pytest.approx(decode, rel=1e-12)

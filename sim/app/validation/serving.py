@@ -53,8 +53,11 @@ def validate_serving(config: Config) -> None:
                           "must lie in [1, 2] (a sinusoid around the mean rate)")  # fmt: skip
     if serving.requests is not None:
         positive("serving.requests", serving.requests)
-    elif serving.arrivals == "offline":
-        raise ConfigError("serving.requests", None, "offline arrivals need a count of requests")
+    elif serving.arrivals in ("offline", "closed"):
+        raise ConfigError("serving.requests", None,
+                          f"{serving.arrivals} arrivals need a count of requests")  # fmt: skip
+    positive("serving.concurrency", serving.concurrency)
+    _check_engine(config)
     expected = serving.requests or serving.rate_per_s * serving.duration_s
     if serving.arrivals != "trace" and expected > MAX_REQUESTS:
         why = (f"about {expected:,.0f} requests at serving.rate_per_s={serving.rate_per_s:g}; "
@@ -108,3 +111,16 @@ def _check_dataset(key: str, spec: LengthConfig) -> None:
     if abs(spec.mean / mean - 1.0) > 0.01:
         why = f"the dataset's lengths (clipped to {spec.max}) average {mean:.6g}"
         raise ConfigError(f"{key}.mean", spec.mean, why)
+
+
+def _check_engine(config: Config) -> None:
+    """A GPU engine counts kernel launches, a CPU engine cycles of its host: each on its kind."""
+    engine, hw = config.engine, config.hardware
+    if engine is None:
+        return
+    if hw.kind == "cpu" and engine.kernel_floor_us:
+        raise ConfigError("engine", engine.name, f"a GPU engine (its kernels launch on a GPU); on "
+                          f"{hw.name} use sglang_cpu, llama_cpp or itrex")  # fmt: skip
+    if hw.kind == "gpu" and (engine.layer_overhead_kcycles or engine.vector_kernels):
+        raise ConfigError("engine", engine.name, f"a CPU engine (its overhead is in CPU cycles); "
+                          f"on {hw.name} use trtllm, vllm or sglang")  # fmt: skip
