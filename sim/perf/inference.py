@@ -355,8 +355,8 @@ def activation_bytes(model: ModelConfig, tp: int) -> float:
     write the product: 6 x width / tp), the rotary and cache write of Q, K and V (read and write:
     4 x their width / tp), and under MoE the permute and unpermute of the top-k copies of the
     hidden vector (8 x top-k x hidden). On a GPU they spill the 50 MB L2 (Vidur's unfused ops
-    take 1.5x these bytes' time at 4,096 tokens on an H100, its Llama-2-70b mlp.csv). On a CPU a prefill's
-    activations stay in the last-level cache (hundreds of MB), so none are charged there."""
+    take 1.5x these bytes' time at 4,096 tokens on an H100, its Llama-2-70b mlp.csv). On a CPU
+    a prefill's activations stay in the last-level cache (hundreds of MB): none are charged."""
     h, moe = model.hidden, moe_layers(model)
     qkv = model.heads * qk_head_dim(model) + 2 * kv_dim(model)
     routed = model.experts_per_token * model.expert_ffn_hidden + model.shared_experts * (
