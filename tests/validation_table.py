@@ -386,8 +386,7 @@ def concurrency_rows() -> list[Row]:
 # rates per FLOP that GPT-J 6B's rows on the same socket contradict.
 CPU_SERVING_MISSES = {
     "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TTFT",
-    "DeepSeek-R1 671B q8_0, llama.cpp 2 instances, 1024 in, TPOT",
-    "Llama-3.2-3B-Instruct q8_0, llama.cpp, 1024 in, TTFT",
+    "DeepSeek-R1-Distill-Llama-70B q8_0, llama.cpp 2 instances, 1024 in, TTFT",
     "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 32 in, TTFT",
     "Llama-2-7B-chat int4 g128, itrex int4 56 cores, 1024 in, TTFT",
     "GPT-NeoX-20B int4 g128, itrex int4 32 cores, 32 in, TTFT",

@@ -68,9 +68,11 @@ BOUNDS = {
     "layer_overhead_kcycles": (0.0, 20_000.0),
     "expert_overhead_ms": (0.0, 1.0),
     "int8_matrix_efficiency": (0.005, 1.0),
+    "score_cycles": (0.0, 1000.0),
 }
 START = {"matrix_efficiency": 0.2, "bandwidth_efficiency": 0.6, "layer_overhead_kcycles": 0.5,
-         "expert_overhead_ms": 0.01, "int8_matrix_efficiency": 0.1}  # fmt: skip
+         "expert_overhead_ms": 0.01, "int8_matrix_efficiency": 0.1,
+         "score_cycles": 5.0}  # fmt: skip
 STARTING_HALF_TOKENS = (4.0, 64.0, 512.0)
 
 
@@ -105,13 +107,22 @@ def _overrides(row: dict[str, str]) -> list[str]:
     )  # fmt: skip
     overrides = [
         "serving=single_stream", "sim.progress=false", "failures=cpu_host",
-        f"hardware={row['cpu']}", f"model={MODELS[row['model']]}",
-        f"serving.tp={row['sockets_used']}", f"serving.weights={WEIGHTS[row['weights']]}",
+        f"engine={SOURCE_ENGINE[row['source']]}", f"hardware={row['cpu']}", f"model={MODELS[row['model']]}",
+        f"serving.tp={_sockets_per_request(row)}", f"serving.weights={WEIGHTS[row['weights']]}",
         "serving.kv_cache=bf16", "serving.max_batched_tokens=8192",
         f"serving.prompt_tokens.mean={prompt}", f"serving.prompt_tokens.max={prompt}",
         f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
     ]  # fmt: skip
     return overrides
+
+
+def _sockets_per_request(row: dict[str, str]) -> int:
+    """The sockets one request runs on: ``N instances`` split the row's sockets between them
+    (llama.cpp's rows on the Xeon 6: one instance per socket, each request on one of them)."""
+    sockets, words = int(row["sockets_used"]), row["framework"].split()
+    if "instances" in words:
+        return sockets // int(words[words.index("instances") - 1])
+    return sockets
 
 
 def _on_cores(config: Config, framework: str) -> Config:
@@ -167,8 +178,11 @@ def engine_runs(engine: str) -> list[ServingRun]:
 
 def fitted_keys(runs: Sequence[ServingRun]) -> list[str]:
     """The constants an engine's rows can tell apart: the INT8 efficiency only beside prefills
-    of other formats, the routed experts' terms only with an MoE row."""
+    of other formats, the routed experts' terms only with an MoE row, the serial cost of a score
+    only where the engine's attention is unfused."""
     keys = ["matrix_efficiency", "bandwidth_efficiency", "layer_overhead_kcycles"]
+    if any(run.config.engine and run.config.engine.unfused_attention for run in runs):
+        keys.append("score_cycles")
     formats = {run.int8 for run in runs if run.ttft_s is not None}
     if formats == {True, False}:
         keys.append("int8_matrix_efficiency")

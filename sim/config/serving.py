@@ -87,6 +87,10 @@ class EngineConfig:
     # clock cycles: operator dispatch, thread barriers and the ranks' synchronisation, serial
     # work whose time follows the clock, beyond the bytes and FLOPs
     expert_overhead_ms: float = 0.0  # per routed expert an iteration runs, per MoE layer
+    unfused_attention: bool = False  # CPUs: attention as separate matmul, scale, softmax and
+    # conversion operators over the whole score matrix, some of them on one thread
+    score_cycles: float = 0.0  # unfused_attention: serial CPU cycles per attention score (one
+    # query-key product of one head in one layer)
     kernel_floor_us: float = 0.0  # GPUs: what each kernel of an iteration costs beyond its
     # roofline (its launch gap, ramp-up and drain: kernels of one iteration run one after another)
     kernels_per_layer: float = 0.0  # GPUs: kernels per layer besides the GEMMs (norms, rotary,

@@ -154,6 +154,8 @@ class StepModel:
     expert_s_per_token: float = 0.0  # the routed experts' GEMMs for one token, compute-bound
     half_tokens: float = 0.0  # tokens per GEMM at which the engine's matrix efficiency halves
     expert_overhead_s: float = 0.0  # per routed expert an iteration runs, per MoE layer
+    score_s: float = 0.0  # per query-key pair, all heads and layers: an unfused attention's
+    # serial work on the score matrix
     activation_bytes: float = 0.0  # per token, all devices: what the norms, activations and
     # attention preprocessing read and write beside the GEMMs (GPUs: ``activation_bytes``)
 
@@ -190,7 +192,8 @@ class StepModel:
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
         """``pairs`` query-key products over a cache of which ``cached_tokens`` are read."""
         compute = self.attention_flops_per_pair * pairs / self.attention_flops_per_s
-        return max(compute, cached_tokens * self.kv_read_bytes_per_token / self.memory_bytes_per_s)
+        read = cached_tokens * self.kv_read_bytes_per_token / self.memory_bytes_per_s
+        return max(compute, read) + pairs * self.score_s
 
     def comm_s(self, tokens: float) -> float:
         if tokens <= 0:
@@ -225,7 +228,7 @@ class StepModel:
     def decode_run(self, decode: int, context: float) -> DecodeRun:
         """Steps of ``decode`` requests from ``context`` cached tokens: each adds ``decode``."""
         alpha = self.linear_s(decode) + self.comm_s(decode) + self.overhead_s
-        per_cached = max(
+        per_cached = self.score_s + max(
             self.attention_flops_per_pair / self.attention_flops_per_s,
             self.kv_read_bytes_per_token / self.memory_bytes_per_s,
         )
@@ -327,6 +330,7 @@ def step_model(config: Config) -> StepModel:
         half_tokens=engine.half_efficiency_tokens,
         expert_overhead_s=engine.expert_overhead_ms / 1e3,
         activation_bytes=tp * activation_bytes(model, tp) if hw.kind == "gpu" else 0.0,
+        score_s=model.layers * model.heads * cycles_s(hw, engine, engine.score_cycles),
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
@@ -335,7 +339,8 @@ def step_model(config: Config) -> StepModel:
         experts=model.experts,
         experts_per_token=model.experts_per_token,
         kv_read_bytes_per_token=kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp),
-        attention_flops_per_s=tp * hw.peak_tflops_bf16 * 1e12 * hw.flash_attention_efficiency,
+        attention_flops_per_s=tp * compute_path(hw, "bf16", engine.vector_kernels)[1]
+        * hw.flash_attention_efficiency,
         memory_bytes_per_s=tp * bandwidth,
         allreduces=2 * model.layers if tp > 1 else 0,
         hidden_bytes=model.hidden * ACTIVATION_BYTES,
@@ -385,12 +390,17 @@ def kernels_per_iteration(model: ModelConfig, tp: int, engine: EngineConfig) -> 
 
 def layer_overhead_s(hw: HardwareConfig, engine: EngineConfig) -> float:
     """An engine's serial work per layer and iteration, in seconds at the CPU's clock."""
-    if not engine.layer_overhead_kcycles:
+    return cycles_s(hw, engine, engine.layer_overhead_kcycles * 1e3)
+
+
+def cycles_s(hw: HardwareConfig, engine: EngineConfig, cycles: float) -> float:
+    """Seconds of an engine's serial work of ``cycles`` at the CPU's clock."""
+    if not cycles:
         return 0.0
     if hw.clock_ghz is None:
-        raise ConfigError("hardware.clock_ghz", None, f"engine {engine.name} counts its per-layer "
-                          f"overhead in cycles; set the clock of {hw.name}")  # fmt: skip
-    return engine.layer_overhead_kcycles * 1e3 / (hw.clock_ghz * 1e9)
+        raise ConfigError("hardware.clock_ghz", None, f"engine {engine.name} counts serial work "
+                          f"in cycles; set the clock of {hw.name}")  # fmt: skip
+    return cycles / (hw.clock_ghz * 1e9)
 
 
 def serving_of(config: Config) -> ServingConfig:

@@ -23,7 +23,8 @@ FLEETS = {
     "llama3_405b on 2 servers of 8x H100": ("serve_405b_gpu_vs_cpu", ["serving.replicas=2"]),
     "llama3_405b on 40 Xeon 6 servers": (
         "serve_405b_gpu_vs_cpu",
-        ["hardware=xeon6_6980p", "failures=cpu_host", "serving.tp=2", "serving.weights=int8",
+        ["hardware=xeon6_6980p", "engine=sglang_cpu", "failures=cpu_host", "serving.tp=2",
+         "serving.weights=int8",
          "serving.kv_cache=bf16", "serving.max_batch=64", "serving.replicas=40"],
     ),
 }  # fmt: skip

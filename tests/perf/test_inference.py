@@ -239,3 +239,15 @@ def test_gpus_stream_each_tokens_activations_and_cpus_keep_them_in_cache() -> No
     extra = gpu.linear_s(2000) - gpu.linear_s(1000)
     compute = 1000 * gpu.linear_s_per_token
     assert extra == pytest.approx(compute + 1000 * gpu.activation_bytes / gpu.memory_bytes_per_s)
+
+
+def test_an_unfused_attention_pays_serial_cycles_on_every_score() -> None:
+    """ITREX's unfused attention: every query-key pair of every head and layer costs the
+    engine's cycles on one thread, in prefill and as the cache grows in decode."""
+    config = on_hardware("xeon_spr_amx")
+    plain = step_model(_with_engine(config))
+    serial = step_model(_with_engine(config, unfused_attention=True, score_cycles=10.0))
+    per_pair = 80 * 64 * 10.0 / 2.0e9  # Llama 2 70B's layers x heads, at 2.0 GHz
+    assert serial.step_s(1, 5000) - plain.step_s(1, 5000) == pytest.approx(5000 * per_pair)
+    run, base = serial.decode_run(1, 5000), plain.decode_run(1, 5000)
+    assert run.growth_s - base.growth_s == pytest.approx(per_pair)
