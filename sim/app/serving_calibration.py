@@ -107,7 +107,8 @@ def _overrides(row: dict[str, str]) -> list[str]:
     )  # fmt: skip
     overrides = [
         "serving=single_stream", "sim.progress=false", "failures=cpu_host",
-        f"engine={SOURCE_ENGINE[row['source']]}", f"hardware={row['cpu']}", f"model={MODELS[row['model']]}",
+        f"engine={SOURCE_ENGINE[row['source']]}", f"hardware={row['cpu']}",
+        f"model={MODELS[row['model']]}",
         f"serving.tp={_sockets_per_request(row)}", f"serving.weights={WEIGHTS[row['weights']]}",
         "serving.kv_cache=bf16", "serving.max_batched_tokens=8192",
         f"serving.prompt_tokens.mean={prompt}", f"serving.prompt_tokens.max={prompt}",

@@ -121,7 +121,8 @@ def _check_engine(config: Config) -> None:
     if hw.kind == "cpu" and engine.kernel_floor_us:
         raise ConfigError("engine", engine.name, f"a GPU engine (its kernels launch on a GPU); on "
                           f"{hw.name} use sglang_cpu, llama_cpp or itrex")  # fmt: skip
-    if hw.kind == "gpu" and (engine.layer_overhead_kcycles or engine.vector_kernels
-                              or engine.score_cycles):
+    if hw.kind == "gpu" and (
+        engine.layer_overhead_kcycles or engine.vector_kernels or engine.score_cycles
+    ):
         raise ConfigError("engine", engine.name, f"a CPU engine (its overhead is in CPU cycles); "
                           f"on {hw.name} use trtllm, vllm or sglang")  # fmt: skip
