@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from sim.config import Config
 from sim.errors import ConfigError
+from sim.perf.engine_overheads import kernels_per_iteration
 from sim.perf.inference import (
     PRECISION_BYTES,
     StepModel,
     compute_path,
-    kernels_per_iteration,
     kv_bytes_per_token,
     replica_memory,
     step_model,
