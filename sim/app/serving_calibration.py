@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from scipy.optimize import least_squares
@@ -28,6 +29,7 @@ from sim.config import Config, EngineConfig
 from sim.serving.engine import unloaded_latency
 
 DATA = files("sim") / "data" / "cpu_llm_serving.csv"
+HELD_OUT = files("sim") / "data" / "cpu_llm_serving_held_out.csv"  # never fitted on
 SOURCE_ENGINE = {
     "sglang_xeon6": "sglang_cpu",
     "llamacpp_xeon6": "llama_cpp",
@@ -44,6 +46,7 @@ MODELS = {
     "DeepSeek-R1 671B": "deepseek_v3",  # R1 is V3's architecture (DeepSeek-R1 model card)
     "DeepSeek-R1-Distill-Llama-70B": "llama3_70b",  # distilled into Llama 3.3 70B's architecture
     "Llama-3.2-3B-Instruct": "llama3_2_3b",
+    "Qwen3-235B-A22B": "qwen3_235b_a22b",
     "Llama-2-7B-chat": "llama2_7b",
     "GPT-J 6B": "gpt_j_6b",
     "GPT-NeoX-20B": "gpt_neox_20b",
@@ -151,8 +154,18 @@ def engine_profile(name: str) -> EngineConfig:
 
 @cache
 def serving_runs() -> tuple[ServingRun, ...]:
-    """Every row of the data file, with its configuration (composed once)."""
-    lines = [line for line in DATA.read_text().splitlines() if not line.startswith("#")]
+    """Every row the engines are fitted on, with its configuration (composed once)."""
+    return _runs(DATA)
+
+
+@cache
+def held_out_runs() -> tuple[ServingRun, ...]:
+    """Published rows no engine was fitted on: its out-of-sample check."""
+    return _runs(HELD_OUT)
+
+
+def _runs(data: Traversable) -> tuple[ServingRun, ...]:
+    lines = [line for line in data.read_text().splitlines() if not line.startswith("#")]
     runs = []
     for row in csv.DictReader(lines):
         label = f"{row['model']} {row['weights']}, {row['framework']}"
@@ -247,3 +260,10 @@ def report() -> None:
             second = (f"TPOT {run.tpot_s * 1e3:6.1f} ms {tpot * 1e3:6.1f} "
                       f"{tpot / run.tpot_s - 1:+6.1%} loo {loo_tpot:+6.1%}")  # fmt: skip
             print(f"  {run.label[:56]:56s} {first}  {second}")
+        for run in (r for r in held_out_runs() if r.engine == name):
+            ttft, tpot = run.predicted(in_yaml)
+            figures = [(f, p, s) for f, p, s in (("TTFT", run.ttft_s, ttft),
+                                                 ("TPOT", run.tpot_s, tpot)) if p]  # fmt: skip
+            errors = "  ".join(f"{f} {p * 1e3:8.1f} ms {s * 1e3:8.1f} {s / p - 1:+6.1%}"
+                               for f, p, s in figures)  # fmt: skip
+            print(f"  held out: {run.label[:46]:46s} {errors}")

@@ -13,6 +13,7 @@ from sim.app.serving_calibration import (
     engine_runs,
     fit,
     fitted_keys,
+    held_out_runs,
     leave_one_out,
     serving_runs,
 )
@@ -63,3 +64,13 @@ def test_the_engine_moves_the_same_machine_by_factors() -> None:
     )
     assert ratio > 4.0
     assert math.isfinite(ratio)
+
+
+def test_held_out_rows_are_served_and_never_fitted() -> None:
+    """sim/data/cpu_llm_serving_held_out.csv: each engine's out-of-sample rows, none of them
+    among the rows its constants are fitted on."""
+    held = held_out_runs()
+    assert {run.engine for run in held} == {"sglang_cpu", "llama_cpp"}
+    fitted_on = {(run.label, run.source) for run in serving_runs()}
+    assert not {(run.label, run.source) for run in held} & fitted_on
+    assert all(run.config.model.experts for run in held)  # Qwen3-235B-A22B, a MoE
