@@ -140,6 +140,8 @@ OVERRIDES = [
          "serving.requests=None: closed arrivals need a count"),
         ("scenario=mlperf_llama2_70b serving.concurrency=0",
          "serving.concurrency=0: must be a positive finite number"),
+        ("scenario=mlperf_llama2_70b serving.concurrency=8",
+         "serving.concurrency=8: is used only with serving.arrivals=closed"),
         ("scenario=mlperf_llama2_70b hardware=xeon6_6980p engine=trtllm",
          "engine='trtllm': a GPU engine (its kernels launch on a GPU); on xeon6_6980p use "
          "sglang_cpu, llama_cpp or itrex"),

@@ -57,6 +57,9 @@ def validate_serving(config: Config) -> None:
         raise ConfigError("serving.requests", None,
                           f"{serving.arrivals} arrivals need a count of requests")  # fmt: skip
     positive("serving.concurrency", serving.concurrency)
+    if serving.concurrency != 1 and serving.arrivals != "closed":
+        raise ConfigError("serving.concurrency", serving.concurrency,
+                          "is used only with serving.arrivals=closed")  # fmt: skip
     _check_engine(config)
     expected = serving.requests or serving.rate_per_s * serving.duration_s
     if serving.arrivals != "trace" and expected > MAX_REQUESTS:
