@@ -17,16 +17,14 @@ leave-one-out predicts the 4-rank profile from the 8-rank one and back.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 
 import numpy as np
 
-from sim.app.loading import load_config
+from sim.app.loading import data_rows, load_config
 
 DATA = files("sim") / "data" / "vidur_decode_gemms.csv"
 ALL_REDUCE = files("sim") / "data" / "vidur_h100_all_reduce.csv"
@@ -51,17 +49,12 @@ class FloorFit:
         return self.floor_s + kernel.weight_bytes / self.bytes_per_s[kernel.device]
 
 
-def _rows(data: Traversable) -> list[dict[str, str]]:
-    return list(csv.DictReader(line for line in data.read_text().splitlines()
-                               if not line.startswith("#")))  # fmt: skip
-
-
 @cache
 def kernel_times() -> tuple[KernelTime, ...]:
     return tuple(
         KernelTime(row["device"], row["model"], float(row["weight_bytes"]),
                    float(row["median_us"]) * 1e-6)
-        for row in _rows(DATA)
+        for row in data_rows(DATA)
     )  # fmt: skip
 
 
@@ -94,14 +87,21 @@ class AllReduceTime:
 def all_reduce_times() -> tuple[AllReduceTime, ...]:
     return tuple(AllReduceTime(int(row["ranks"]), float(row["message_bytes"]),
                                float(row["median_us"]) * 1e-6)
-                 for row in _rows(ALL_REDUCE))  # fmt: skip
+                 for row in data_rows(ALL_REDUCE))  # fmt: skip
+
+
+@cache
+def _nvlink() -> tuple[float, float]:
+    """h100_sxm's one-way NVLink rate (bytes/s) and its in-switch all-reduce's latency (s): two
+    of the hardware's steps."""
+    hw = load_config("mlperf_llama2_70b", ["hardware=h100_sxm"]).hardware
+    return hw.intra_server_gbyte_per_s / 2.0 * 1e9, 2.0 * hw.intra_server_latency_us * 1e-6
 
 
 def switch_efficiency(times: Sequence[AllReduceTime]) -> float:
-    """Least squares on t - 2 x latency = M / (link x efficiency), on h100_sxm's link."""
-    hw = load_config("mlperf_llama2_70b").hardware
-    rate = hw.intra_server_gbyte_per_s / 2.0 * 1e9
-    excess = [t.seconds - 2.0 * hw.intra_server_latency_us * 1e-6 for t in times]
+    """Least squares on t - latency = M / (link x efficiency), on h100_sxm's link."""
+    rate, latency = _nvlink()
+    excess = [t.seconds - latency for t in times]
     slope = sum(t.message_bytes * e for t, e in zip(times, excess, strict=True)) / sum(
         t.message_bytes**2 for t in times
     )
@@ -109,10 +109,8 @@ def switch_efficiency(times: Sequence[AllReduceTime]) -> float:
 
 
 def _switch_errors(efficiency: float, times: Sequence[AllReduceTime]) -> float:
-    hw = load_config("mlperf_llama2_70b").hardware
-    rate = hw.intra_server_gbyte_per_s / 2.0 * 1e9 * efficiency
-    latency = 2.0 * hw.intra_server_latency_us * 1e-6
-    return float(np.median([abs((latency + t.message_bytes / rate) / t.seconds - 1.0)
+    rate, latency = _nvlink()
+    return float(np.median([abs((latency + t.message_bytes / (rate * efficiency)) / t.seconds - 1)
                             for t in times]))  # fmt: skip
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
 import functools
 import re
 import typing
 from collections.abc import Sequence
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -26,6 +28,12 @@ from omegaconf.errors import (
 
 from sim.config import CONF_DIR, GROUPS, Config, FailureCategory, FailuresConfig
 from sim.errors import ConfigError
+
+
+def data_rows(data: Traversable) -> list[dict[str, str]]:
+    """The rows of a CSV in sim/data, past its ``#`` header of sources and use."""
+    lines = data.read_text().splitlines()
+    return list(csv.DictReader(line for line in lines if not line.startswith("#")))
 
 
 @functools.cache

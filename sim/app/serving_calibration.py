@@ -12,7 +12,6 @@ fit disagree.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from typing import Any
 
 from scipy.optimize import least_squares
 
-from sim.app.loading import load_config
+from sim.app.loading import data_rows, load_config
 from sim.config import Config, EngineConfig
 from sim.serving.engine import unloaded_latency
 
@@ -165,9 +164,8 @@ def held_out_runs() -> tuple[ServingRun, ...]:
 
 
 def _runs(data: Traversable) -> tuple[ServingRun, ...]:
-    lines = [line for line in data.read_text().splitlines() if not line.startswith("#")]
     runs = []
-    for row in csv.DictReader(lines):
+    for row in data_rows(data):
         label = f"{row['model']} {row['weights']}, {row['framework']}"
         if row["input_tokens"]:
             label += f", {row['input_tokens']} in"

@@ -21,9 +21,7 @@ def activation_bytes(model: ModelConfig, tp: int) -> float:
     a prefill's activations stay in the last-level cache (hundreds of MB): none are charged."""
     h, moe = model.hidden, moe_layers(model)
     qkv = model.heads * qk_head_dim(model) + 2 * kv_dim(model)
-    routed = model.experts_per_token * model.expert_ffn_hidden + model.shared_experts * (
-        model.expert_ffn_hidden
-    )
+    routed = (model.experts_per_token + model.shared_experts) * model.expert_ffn_hidden
     gated = 3 if model.mlp == "swiglu" else 2  # reads and writes of the activation, per width
     per_layer = 16.0 * h + 4.0 * qkv / tp
     return (model.layers * per_layer + (model.layers - moe) * 2.0 * gated * model.ffn_hidden / tp
@@ -43,11 +41,6 @@ def kernels_per_iteration(model: ModelConfig, tp: int, engine: EngineConfig) -> 
     # into the query in decode) beyond its GEMMs
     others = model.layers * engine.kernels_per_layer + moe * engine.kernels_per_moe_layer
     return gemms + (3 * model.layers if model.attention == "mla" else 0) + others
-
-
-def layer_overhead_s(hw: HardwareConfig, engine: EngineConfig) -> float:
-    """An engine's serial work per layer and iteration, in seconds at the CPU's clock."""
-    return cycles_s(hw, engine, engine.layer_overhead_kcycles * 1e3)
 
 
 def cycles_s(hw: HardwareConfig, engine: EngineConfig, cycles: float) -> float:

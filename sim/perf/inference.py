@@ -38,7 +38,6 @@ from sim.perf.engine_overheads import (
     activation_bytes,
     cycles_s,
     kernels_per_iteration,
-    layer_overhead_s,
 )
 from sim.perf.model import (
     ffn_parameters,
@@ -315,15 +314,15 @@ def step_model(config: Config) -> StepModel:
     if path == "int8" and engine.int8_matrix_efficiency is not None:
         efficiency = engine.int8_matrix_efficiency
     dense_s, routed_s = linear_s_per_token(model, hw, tp, peak, efficiency)
-    bandwidth = (
-        hw.memory_bandwidth_tbyte_per_s
-        * 1e12
-        * (
-            hw.memory_efficiency
-            if engine.bandwidth_efficiency is None
-            else engine.bandwidth_efficiency
-        )
+    share = (
+        hw.memory_efficiency
+        if engine.bandwidth_efficiency is None
+        else (engine.bandwidth_efficiency)
     )
+    bandwidth = hw.memory_bandwidth_tbyte_per_s * 1e12 * share
+    per_layer = cycles_s(
+        hw, engine, engine.layer_overhead_kcycles * 1e3
+    )  # a CPU engine's serial work
     expert_params = ffn_parameters(model, model.expert_ffn_hidden) if model.experts else 0
     lookup = model.vocab_size * model.hidden  # the input embedding: rows looked up, not read whole
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
@@ -351,7 +350,7 @@ def step_model(config: Config) -> StepModel:
         hidden_bytes=model.hidden * ACTIVATION_BYTES,
         tp=tp,
         link=link(hw, tp),
-        overhead_s=serving.step_overhead_ms / 1e3 + model.layers * layer_overhead_s(hw, engine)
+        overhead_s=serving.step_overhead_ms / 1e3 + model.layers * per_layer
         + kernels_per_iteration(model, tp, engine) * engine.kernel_floor_us / 1e6,
         stages=serving.pp,
         stage_link=link(hw, tp * serving.pp) if serving.pp > 1 else None,
