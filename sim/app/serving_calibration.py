@@ -112,7 +112,7 @@ def _overrides(row: dict[str, str]) -> list[str]:
         f"engine={SOURCE_ENGINE[row['source']]}", f"hardware={row['cpu']}",
         f"model={MODELS[row['model']]}",
         f"serving.tp={_sockets_per_request(row)}", f"serving.weights={WEIGHTS[row['weights']]}",
-        "serving.kv_cache=bf16", "serving.max_batched_tokens=8192",
+        "serving.kv_cache=bf16",
         f"serving.prompt_tokens.mean={prompt}", f"serving.prompt_tokens.max={prompt}",
         f"serving.output_tokens.mean={output}", f"serving.output_tokens.max={output}",
     ]  # fmt: skip

@@ -96,6 +96,10 @@ class EngineConfig:
     kernels_per_layer: float = 0.0  # GPUs: kernels per layer besides the GEMMs (norms, rotary,
     # attention, activation, residual adds, quantisation), as the engine fuses them
     kernels_per_moe_layer: float = 0.0  # GPUs: more per MoE layer (top-k, permute, unpermute)
+    step_overhead_ms: float = MISSING  # per iteration: scheduling, sampling, graph launch; the
+    # serving presets take it (``${oc.select:engine.step_overhead_ms,...}``) unless set there
+    max_batched_tokens: int = MISSING  # its default token budget per iteration (chunked prefill),
+    # taken by the serving presets the same way
 
 
 @dataclass
