@@ -65,7 +65,7 @@ SINGLE_STREAM = (16, 128)  # a row without lengths: llama-bench's tg128 after a 
 # What is fitted, within these bounds; the MoE term only where an engine has an MoE row.
 BOUNDS = {
     "matrix_efficiency": (0.005, 1.0),
-    "half_efficiency_tokens": (0.0, 1024.0),
+    "expert_matrix_efficiency": (0.005, 1.0),
     "bandwidth_efficiency": (0.05, 1.0),
     "layer_overhead_kcycles": (0.0, 20_000.0),
     "expert_overhead_ms": (0.0, 1.0),
@@ -74,8 +74,7 @@ BOUNDS = {
 }
 START = {"matrix_efficiency": 0.2, "bandwidth_efficiency": 0.6, "layer_overhead_kcycles": 0.5,
          "expert_overhead_ms": 0.01, "int8_matrix_efficiency": 0.1,
-         "score_cycles": 5.0}  # fmt: skip
-STARTING_HALF_TOKENS = (4.0, 64.0, 512.0)
+         "expert_matrix_efficiency": 0.1, "score_cycles": 5.0}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -189,23 +188,26 @@ def engine_runs(engine: str) -> list[ServingRun]:
 
 
 def fitted_keys(runs: Sequence[ServingRun]) -> list[str]:
-    """The constants an engine's rows can tell apart: the INT8 efficiency only beside prefills
-    of other formats, the routed experts' terms only with an MoE row, the serial cost of a score
-    only where the engine's attention is unfused."""
+    """The constants an engine's rows can tell apart, each on two rows at least: the INT8
+    efficiency with two INT8 prefills and two of other formats, the routed experts' terms with
+    two MoE rows, the serial cost of a score where the engine's attention is unfused."""
     keys = ["matrix_efficiency", "bandwidth_efficiency", "layer_overhead_kcycles"]
     if any(run.config.engine and run.config.engine.unfused_attention for run in runs):
         keys.append("score_cycles")
-    formats = {run.int8 for run in runs if run.ttft_s is not None}
-    if formats == {True, False}:
+    prefills = [run.int8 for run in runs if run.ttft_s is not None]
+    if min(prefills.count(True), prefills.count(False)) >= 2:
         keys.append("int8_matrix_efficiency")
-    if any(run.config.model.experts for run in runs):
-        keys += ["half_efficiency_tokens", "expert_overhead_ms"]
+    if sum(1 for run in runs if run.config.model.experts) >= 2:
+        keys += ["expert_matrix_efficiency", "expert_overhead_ms"]
     return keys
 
 
-def fit(runs: Sequence[ServingRun], base: EngineConfig) -> EngineConfig:
-    """The engine's constants that minimise the squared log errors of its rows."""
-    keys = fitted_keys(runs)
+def fit(
+    runs: Sequence[ServingRun], base: EngineConfig, keys: Sequence[str] | None = None
+) -> EngineConfig:
+    """The engine's constants (``keys``, by default those its rows tell apart) that minimise
+    the squared log errors of its rows."""
+    keys = fitted_keys(runs) if keys is None else keys
 
     def engine(x: Sequence[float]) -> EngineConfig:
         values: dict[str, Any] = dict(zip(keys, (float(v) for v in x), strict=True))
@@ -216,21 +218,16 @@ def fit(runs: Sequence[ServingRun], base: EngineConfig) -> EngineConfig:
         return [r for run in runs for r in run.residuals(candidate)]
 
     low, high = zip(*(BOUNDS[k] for k in keys), strict=True)
-    best = None
-    for tokens in STARTING_HALF_TOKENS:  # the fit is not convex in the half-efficiency point
-        start = [tokens if k == "half_efficiency_tokens" else START[k] for k in keys]
-        result = least_squares(residuals, start, bounds=(low, high), x_scale="jac")
-        best = result if best is None or result.cost < best.cost else best
-    assert best is not None
-    return engine(best.x)
+    result = least_squares(residuals, [START[k] for k in keys], bounds=(low, high), x_scale="jac")
+    return engine(result.x)
 
 
 def leave_one_out(runs: Sequence[ServingRun], base: EngineConfig) -> list[tuple[float, float]]:
     """Each row's TTFT and TPOT errors when the constants are fitted on the engine's other rows
     (NaN for a TTFT the row does not publish)."""
-    errors = []
+    errors, keys = [], fitted_keys(runs)  # the full fit's constants, never the YAML's values
     for i, run in enumerate(runs):
-        ttft, tpot = run.predicted(fit([*runs[:i], *runs[i + 1 :]], base))
+        ttft, tpot = run.predicted(fit([*runs[:i], *runs[i + 1 :]], base, keys))
         errors.append((ttft / run.ttft_s - 1.0 if run.ttft_s else math.nan, tpot / run.tpot_s - 1))
     return errors
 

@@ -69,10 +69,6 @@ class EngineConfig:
     come to the device's peaks, and what an iteration costs besides them. The same server differs
     by factors under different engines (SGLang's and llama.cpp's rows on one Xeon 6 machine).
     A figure left unset (None) takes the hardware's training-calibrated constant.
-
-    A routed expert's GEMM of m tokens (its share of an iteration's) runs at
-    ``matrix_efficiency x m / (m + half_efficiency_tokens)`` of the compute path's peak: a
-    prefill's thousands of tokens split over 256 experts leave each a few dozen.
     """
 
     name: str = MISSING
@@ -80,7 +76,9 @@ class EngineConfig:
     matrix_efficiency: float | None = None  # of the compute path's peak, on GEMMs of many tokens
     int8_matrix_efficiency: float | None = None  # of the INT8 peak, where weights run in INT8;
     # None: matrix_efficiency (an engine's INT8 kernels may reach less of their peak)
-    half_efficiency_tokens: float = 0.0  # tokens per expert GEMM at which that efficiency halves
+    expert_matrix_efficiency: float | None = None  # the routed experts' GEMMs, of the same peak,
+    # where the engine runs them apart from its dense GEMMs (llama.cpp computes the experts one
+    # after another; SGLang's CPU kernels sort the tokens by expert); None: matrix_efficiency
     bandwidth_efficiency: float | None = None  # of the memory bandwidth, reading weights and cache
     vector_kernels: bool = False  # CPUs: its GEMMs run on the SIMD units (AVX-512), not AMX
     layer_overhead_kcycles: float = 0.0  # per layer and iteration, in thousands of the CPU's

@@ -156,7 +156,6 @@ class StepModel:
     stages: int = 1  # pipeline stages an iteration passes, one send between each two
     stage_link: Link | None = None
     expert_s_per_token: float = 0.0  # the routed experts' GEMMs for one token, compute-bound
-    half_tokens: float = 0.0  # tokens per GEMM at which the engine's matrix efficiency halves
     expert_overhead_s: float = 0.0  # per routed expert an iteration runs, per MoE layer
     score_s: float = 0.0  # per query-key pair, all heads and layers: an unfused attention's
     # serial work on the score matrix
@@ -179,16 +178,10 @@ class StepModel:
         return self.dense_weight_bytes + self.moe_layers * touched * self.expert_bytes
 
     def linear_s(self, tokens: float) -> float:
-        """A routed expert's GEMM sees tokens x top-k / touched of an iteration's m tokens, and at
-        efficiency m_e / (m_e + half) of the large-GEMM rate takes the time of m_e + half tokens.
-        The dense GEMMs are charged at the full rate: a prefill's thousands of tokens are near
-        it, and a decode step's few are bound by reading the weights (charging them the penalty
-        made a CPU's decode compute-bound, against llama.cpp's rows)."""
+        """The GEMMs of an iteration of ``tokens``: compute-bound or bound by the weights they
+        read, whichever is longer, plus the engine's cost per routed expert it runs."""
         touched = self.touched_experts(tokens)
-        compute = self.linear_s_per_token * tokens
-        if touched:
-            per_expert = self.expert_s_per_token / self.experts_per_token
-            compute += self.expert_s_per_token * tokens + per_expert * self.half_tokens * touched
+        compute = (self.linear_s_per_token + self.expert_s_per_token) * tokens
         overhead = self.expert_overhead_s * self.moe_layers * touched
         overhead += tokens * self.activation_bytes / self.memory_bytes_per_s  # norms, activations
         return max(compute, self._bytes_read(touched) / self.memory_bytes_per_s) + overhead
@@ -314,6 +307,8 @@ def step_model(config: Config) -> StepModel:
     if path == "int8" and engine.int8_matrix_efficiency is not None:
         efficiency = engine.int8_matrix_efficiency
     dense_s, routed_s = linear_s_per_token(model, hw, tp, peak, efficiency)
+    if engine.expert_matrix_efficiency is not None:  # the experts on their own kernels
+        routed_s *= (efficiency or hw.gemm_efficiency) / engine.expert_matrix_efficiency
     share = (
         hw.memory_efficiency
         if engine.bandwidth_efficiency is None
@@ -331,7 +326,6 @@ def step_model(config: Config) -> StepModel:
     return StepModel(
         linear_s_per_token=dense_s,
         expert_s_per_token=routed_s,
-        half_tokens=engine.half_efficiency_tokens,
         expert_overhead_s=engine.expert_overhead_ms / 1e3,
         activation_bytes=tp * activation_bytes(model, tp) if hw.kind == "gpu" else 0.0,
         score_s=model.layers * model.heads * cycles_s(hw, engine, engine.score_cycles),

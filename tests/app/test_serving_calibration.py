@@ -25,7 +25,7 @@ ENGINES = sorted(set(SOURCE_ENGINE.values()))
 
 def test_every_row_of_the_data_file_is_served() -> None:
     runs = serving_runs()
-    assert len(runs) == 14
+    assert len(runs) == 15
     assert {run.engine for run in runs} == set(ENGINES)
 
 
@@ -39,18 +39,20 @@ def test_each_engine_yaml_holds_its_fit(name: str) -> None:
         )
 
 
-def test_sglang_on_xeon_6_within_15_percent_and_out_of_sample_within_26() -> None:
-    """SGLang CPU-backend blog (lmsys.org, 2025-07-14), Table 1: TTFT and TPOT of DeepSeek-R1
-    INT8 and FP8, the Llama 70B distill INT8 and Llama 3.2 3B BF16 on 2x Xeon 6980P. Fitted:
-    within 15% each. Leave-one-out (each row predicted by a fit on the other three): within 26%
-    (the largest is the 3B's TPOT, +25.1%)."""
-    runs, engine = engine_runs("sglang_cpu"), engine_profile("sglang_cpu")
+@pytest.mark.parametrize("name", ["sglang_cpu", "llama_cpp"])
+def test_xeon_6_and_epyc_rows_within_15_percent_and_out_of_sample_within_25(name: str) -> None:
+    """SGLang CPU-backend blog (lmsys.org, 2025-07-14), Table 1: TTFT and TPOT under SGLang and
+    llama.cpp on 2x Xeon 6980P, and llama.cpp issue 11744's decode on 2x EPYC 9175F (issue 28's
+    acceptance). Fitted: within 15% each (largest today 8.3%). Leave-one-out (each row predicted
+    by a fit on the engine's other rows): within 25% (largest today 17.7%)."""
+    runs, engine = engine_runs(name), engine_profile(name)
     for run, (loo_ttft, loo_tpot) in zip(runs, leave_one_out(runs, engine), strict=True):
         ttft, tpot = run.predicted(engine)
-        assert run.ttft_s is not None
-        assert ttft == pytest.approx(run.ttft_s, rel=0.15), run.label
+        if run.ttft_s is not None:
+            assert ttft == pytest.approx(run.ttft_s, rel=0.15), run.label
+            assert abs(loo_ttft) < 0.25, run.label
         assert tpot == pytest.approx(run.tpot_s, rel=0.15), run.label
-        assert abs(loo_ttft) < 0.26 and abs(loo_tpot) < 0.26, run.label
+        assert abs(loo_tpot) < 0.25, run.label
 
 
 def test_the_engine_moves_the_same_machine_by_factors() -> None:
@@ -70,7 +72,7 @@ def test_held_out_rows_are_served_and_never_fitted() -> None:
     """sim/data/cpu_llm_serving_held_out.csv: each engine's out-of-sample rows, none of them
     among the rows its constants are fitted on."""
     held = held_out_runs()
-    assert {run.engine for run in held} == {"sglang_cpu", "llama_cpp"}
+    assert {run.engine for run in held} == {"sglang_cpu"}
     fitted_on = {(run.label, run.source) for run in serving_runs()}
     assert not {(run.label, run.source) for run in held} & fitted_on
     assert all(run.config.model.experts for run in held)  # Qwen3-235B-A22B, a MoE
