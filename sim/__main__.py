@@ -22,7 +22,13 @@ from sim.app.sweep import objective
 from sim.config import CONF_DIR
 from sim.errors import ConfigError
 from sim.outputs.files import ERROR_FILE, write_json
-from sim.outputs.report import format_capacity, format_line, format_serving, format_summary
+from sim.outputs.report import (
+    format_capacity,
+    format_line,
+    format_serving,
+    format_summary,
+    format_trials,
+)
 from sim.outputs.serving_results import ServingResult
 
 log = logging.getLogger("sim")
@@ -68,6 +74,8 @@ def _run(cfg: DictConfig, hydra_cfg: Any, *, quiet: bool) -> float | None:
         print(format_serving(result.summary))
         if result.capacity is not None:
             print(format_capacity(result.capacity))
+        if result.trials is not None:
+            print(format_trials(result.summary, result.trials))
     else:
         print(format_summary(result.summary))
     print(f"  results in {out_dir}")

@@ -191,6 +191,28 @@ OVERRIDES = [
          "compare.cpu: hardware=nope: no such option"),
         ("scenario=gpu_vs_cpu compare.cpu=[\"hardware=xeon_spr_amx\",\"cluster.servers=3\"]",
          "compare.cpu: parallelism='tp=1 x pp=1 x dp=16 x cp=1 = 16': the product must equal"),
+        # Mixed fleets: the mix, and each group as a serving run of its own
+        ("scenario=serve_mixed_fleet mix.classes.batch.groups=[tpu]",
+         "mix.classes.batch.groups='tpu': no such group; valid: gpu, cpu"),
+        ("scenario=serve_mixed_fleet mix.classes.batch.share=0.5",
+         "mix.classes='shares summing to 1.1': the classes' shares of serving.rate_per_s must sum"),
+        ("scenario=serve_mixed_fleet mix.groups.cpu.hardware=nope",
+         "mix.groups.cpu.hardware='nope': no such option; valid: a100_sxm"),
+        ("scenario=serve_mixed_fleet mix.groups.cpu.serving.tp=3",
+         "mix.groups.cpu: serving.tp=3: must be a multiple of 2 across servers"),
+        ("scenario=serve_mixed_fleet mix.groups.cpu.serving.max_batched_tokens=1",
+         "the group does not set serving.max_batched_tokens yet; add it: "
+         "+mix.groups.cpu.serving.max_batched_tokens=..."),
+        ("scenario=serve_mixed_fleet +mix.groups.cpu.serving.colour=1",
+         "mix.groups.cpu.serving.colour=1: unknown key; valid: arrivals"),
+        ("scenario=serve_mixed_fleet mix.groups.gpu.replicas=0",
+         "mix.classes.interactive.groups=['gpu']: no replica serves this class"),
+        ("scenario=serve_mixed_fleet mix.classes.batch.arrivals=trace",
+         "mix.classes.batch.arrivals='trace': valid: poisson, diurnal"),
+        ("scenario=serve_mixed_fleet mix.classes.batch.slo_ttft_s=0",
+         "mix.classes.batch.slo_ttft_s=0.0: must be > 0"),
+        ("scenario=serve_mixed_fleet serving.rates_per_s=[1]",
+         "serving.rates_per_s=[1.0]: the capacity search runs one fleet; for a mix, leave it"),
 ]  # fmt: skip
 
 # Hydra's own flags and settings, which used to print usage or a traceback.

@@ -41,6 +41,7 @@ SERVING_COLUMNS = {
     "ttft_p99_s": "{:.3g}",
     "tpot_p99_s": "{:.3g}",
     "slo_attainment": "{:.1%}",
+    "meets_targets": "{}",  # a mixed fleet: every class meets its target attainment
     "utilisation": "{:.0%}",
     "cost_per_m_output_tokens": "{:,.2f}",
     "availability_steady_state": "{:.5f}",
@@ -95,7 +96,7 @@ def format_comparison(summary: dict[str, Any]) -> str:
     for key, fmt in columns.items():
         cells = []
         for n in names:
-            value = summary[f"{n}.{key}"]
+            value = summary.get(f"{n}.{key}")  # None: a figure this variant has not
             cells.append("n/a" if value is None else fmt.format(value))
         lines.append(f"  {key:<26}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)

@@ -26,7 +26,15 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from sim.config import CONF_DIR, GROUPS, Config, FailureCategory, FailuresConfig
+from sim.config import (
+    CONF_DIR,
+    GROUPS,
+    Config,
+    FailureCategory,
+    FailuresConfig,
+    MixConfig,
+    ServingConfig,
+)
 from sim.errors import ConfigError
 
 
@@ -52,6 +60,10 @@ def to_config(cfg: DictConfig) -> Config:
     for key in cfg:
         if key == "compare":
             continue
+        if key == "mix":
+            if cfg.mix is not None:
+                check_keys(cfg.mix, MixConfig, "mix")
+            continue
         if key not in GROUPS:
             raise ConfigError(str(key), cfg[key], f"unknown key; valid: {', '.join(GROUPS)}")
         if cfg[key] is not None:  # None: an optional group left unset (serving)
@@ -67,9 +79,10 @@ def section_schema(full_key: str) -> tuple[str, type] | None:
     """The dataclass of the section holding ``full_key`` and that section's own key, e.g.
     ``failures.categories.nic.colour`` -> (``failures.categories.nic``, FailureCategory)."""
     parts = full_key.split(".")
-    if parts[0] not in GROUPS:
+    roots = GROUPS | {"mix": MixConfig}
+    if parts[0] not in roots:
         return None
-    schema, depth = GROUPS[parts[0]], 1
+    schema, depth = roots[parts[0]], 1
     while depth < len(parts) - 1:
         inner = _nested(schema, parts[depth])
         if inner is None:
@@ -219,6 +232,8 @@ def _compose_outside(overrides: tuple[str, ...]) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
+SERVING_KEYS = tuple(f.name for f in dataclasses.fields(ServingConfig))  # a mix group may change
+
 # Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.
 PLUGIN_EXTRAS = {
     "joblib": "sweep",
@@ -254,6 +269,11 @@ def explain(error: Exception, overrides: Sequence[str]) -> str:
         shown = f"{key}={value}" if value is not None else key
         attempted = f"{shown} (in {where.group(1)}.yaml)" if where else shown
     if isinstance(cause, ConfigKeyError | ConfigAttributeError):
+        group, _, leaf = key.rpartition(".serving.")
+        if group.startswith("mix.groups.") and leaf in SERVING_KEYS:  # a key the group lacks yet
+            return f"{attempted}: the group does not set serving.{leaf} yet; add it: +{key}=..."
+        if group.startswith("mix.groups."):
+            return f"{attempted}: unknown key {key!r}; valid: {', '.join(SERVING_KEYS)}"
         return f"{attempted}: unknown key {key!r}; valid: {_valid_keys(key)}"
     return f"{attempted}: {_first_line(cause)}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -12,10 +13,13 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.app.capacity import capacity_table
+from sim.app.mix import group_configs, mix_of
+from sim.app.mix_search import cheapest, search, trials_frame
 from sim.app.validation import validate
 from sim.config import GROUPS, Config
 from sim.des.draws import replicate_seeds
 from sim.errors import ConfigError
+from sim.outputs.mix_results import mix_replicate_row, mix_requests_frame, summarize_mix
 from sim.outputs.results import (
     EventsWriter,
     Result,
@@ -30,10 +34,11 @@ from sim.outputs.serving_results import (
     requests_frame,
     summarize_serving,
 )
+from sim.outputs.summary import Summary
 from sim.outputs.trace import chrome_trace, write_trace
 from sim.perf.inference import serving_of
 from sim.perf.memory import memory_per_device
-from sim.serving.engine import simulate
+from sim.serving.engine import simulate, simulate_mix
 from sim.training.montecarlo import replicate_outcomes
 from sim.training.plan import STALL_LIMIT, JobPlan
 from sim.training.planning import plan_job
@@ -70,7 +75,11 @@ def run(
     check_types(config)
     validate(config)
     if config.serving is not None:
-        served = run_serving(config, scenario=scenario, progress=config.sim.progress)
+        served = (
+            run_serving(config, scenario=scenario, progress=config.sim.progress)
+            if config.mix is None
+            else run_mix(config, scenario=scenario)
+        )
         if out_dir is not None:
             served.write(out_dir)
         return served
@@ -146,3 +155,57 @@ def run_serving(
     summary = summarize_serving(scenario, config, replicates, requests)
     log.info("simulated %d serving replicates in %.2f s", len(rows), time.perf_counter() - started)
     return ServingResult(summary, replicates, requests, capacity)
+
+
+def run_mix(config: Config, *, scenario: str = "custom") -> ServingResult:
+    """Simulate ``sim.replicates`` replicates of a mixed fleet and summarise them per class and
+    per group; with ``mix.search``, the cheapest replica counts that meet every class's target,
+    with the table of the mixes tried."""
+    if config.mix is not None and config.mix.search:
+        return _search_mix(config, scenario)
+    started = time.perf_counter()
+    groups = group_configs(config)
+    frames, rows = [], []
+    for i, seed in enumerate(replicate_seeds(config.sim.seed, config.sim.replicates)):
+        outcome = simulate_mix(config, groups, seed)
+        frame = mix_requests_frame(outcome, config, groups, i)
+        frames.append(frame)
+        rows.append(mix_replicate_row(config, groups, outcome, frame, i))
+    requests = pd.concat(frames, ignore_index=True)
+    replicates = pd.DataFrame(rows)
+    summary = summarize_mix(scenario, config, groups, replicates, requests)
+    log.info(
+        "simulated %d mixed-fleet replicates in %.2f s", len(rows), time.perf_counter() - started
+    )
+    return ServingResult(summary, replicates, requests)
+
+
+def _search_mix(config: Config, scenario: str) -> ServingResult:
+    started = time.perf_counter()
+    plain = dataclasses.replace(config, mix=dataclasses.replace(mix_of(config), search=False))
+    results: dict[tuple[int, ...], ServingResult] = {}
+
+    def evaluate(candidate: Config) -> Summary:
+        counts = tuple(g.replicas for g in mix_of(candidate).groups.values())
+        results[counts] = run_mix(candidate, scenario=scenario)
+        return results[counts].summary
+
+    trials = search(plain, evaluate)
+    best = cheapest(trials)
+    table = trials_frame(plain, trials)
+    names = list(mix_of(config).groups)
+    if best is None:
+        ranges = ", ".join(f"{n}=0..{g.max_replicas}" for n, g in mix_of(config).groups.items())
+        raise ConfigError("mix.groups.*.max_replicas", ranges, f"no mix meets every "
+                          f"class's target ({len(results)} simulated); raise a group's "
+                          "max_replicas")  # fmt: skip
+    chosen = results[best.counts]
+    summary = Summary(dict(chosen.summary.items()) | {
+        "search_candidates": len(trials),
+        "search_simulations": len(results),
+        "search_best": " ".join(f"{n}={c}" for n, c in zip(names, best.counts, strict=True)),
+        "search_seconds": time.perf_counter() - started,
+    })  # fmt: skip
+    log.info("mix search: %d candidates, %d simulated, in %.1f s", len(trials), len(results),
+             time.perf_counter() - started)  # fmt: skip
+    return ServingResult(summary, chosen.replicates, chosen.requests, trials=table)

@@ -20,9 +20,13 @@ from sim.config.serving import (
     EngineConfig,
     LengthConfig,
     LengthDistribution,
+    MixConfig,
     OnFailure,
     Precision,
+    ReplicaGroupConfig,
+    RequestClassConfig,
     Router,
+    Routing,
     ServingConfig,
     SloConfig,
 )
@@ -73,6 +77,7 @@ __all__ = [
     "LemonConfig",
     "LengthConfig",
     "LengthDistribution",
+    "MixConfig",
     "ModelConfig",
     "OnFailure",
     "ParallelismConfig",
@@ -83,7 +88,10 @@ __all__ = [
     "PricingConfig",
     "Recovery",
     "RecoveryConfig",
+    "ReplicaGroupConfig",
+    "RequestClassConfig",
     "Router",
+    "Routing",
     "Scope",
     "ServingConfig",
     "SimConfig",
@@ -140,6 +148,7 @@ class Config:
     # Side-by-side variants of the scenario: name -> overrides applied on top of it (for example
     # {gpu: [hardware=h100_sxm, ...], cpu: [hardware=xeon_spr_amx, ...]}). Empty: one run.
     compare: dict[str, list[str]] = field(default_factory=dict)
+    mix: MixConfig | None = None  # a serving run of request classes over replica groups
 
 
 GROUPS: dict[str, type] = {

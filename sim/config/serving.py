@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -36,6 +37,13 @@ class LengthDistribution(StrEnum):
     fixed = "fixed"
     lognormal = "lognormal"  # mean-matched, clipped to [1, max]
     dataset = "dataset"  # a published dataset's lengths, drawn with replacement, clipped to max
+
+
+class Routing(StrEnum):
+    """How a mixed fleet sends a request of a class to a replica group (``mix.routing``)."""
+
+    class_aware = "class_aware"  # to the class's groups in order, spilling to the next when full
+    class_blind = "class_blind"  # to the least-loaded replica of any group, as one pool
 
 
 class OnFailure(StrEnum):
@@ -114,6 +122,7 @@ class ServingConfig:
     arrivals: Arrivals = Arrivals.poisson
     rate_per_s: float = 1.0
     diurnal_peak_to_mean: float = 2.0  # diurnal: peak rate over the mean rate
+    diurnal_peak_h: float = 6.0  # diurnal: hour of the day (from the run's start) of the peak
     trace: str | None = None  # trace: path of the CSV
     duration_s: float = 3600.0  # arrivals stop here; requests under way are served to the end
     requests: int | None = None  # stop arrivals after this many (offline: how many at time 0)
@@ -141,3 +150,50 @@ class ServingConfig:
     slos: dict[str, SloConfig] = field(default_factory=dict)  # capacity search: named targets
     search_requests: int = 2000  # capacity search: requests simulated per point
     max_replicas: int = 4096  # capacity search: give up beyond this many
+
+
+@dataclass
+class RequestClassConfig:
+    """One class of a mixed fleet's traffic (``mix.classes.NAME``): its share of the run's
+    ``serving.rate_per_s``, its arrival profile and lengths, its latency target, and the replica
+    groups it prefers, in order."""
+
+    share: float = MISSING  # of serving.rate_per_s
+    arrivals: Arrivals = Arrivals.poisson  # poisson or diurnal
+    diurnal_peak_h: float = 6.0  # diurnal: hour of the day of the class's peak
+    prompt_tokens: LengthConfig = field(default_factory=LengthConfig)
+    output_tokens: LengthConfig = field(default_factory=LengthConfig)
+    slo_ttft_s: float = MISSING
+    slo_tpot_s: float = MISSING
+    slo_attainment: float = 0.99  # share of the class's requests that must meet its target
+    groups: list[str] = field(default_factory=list)  # preferred groups in order; empty: all
+
+
+@dataclass
+class ReplicaGroupConfig:
+    """Replicas of one kind in a mixed fleet (``mix.groups.NAME``): their hardware, engine and
+    failure catalogue by option name, the run's serving keys they change (``tp``, ``weights``,
+    ``max_batch`` ...), how many, and whether they are rented or already owned."""
+
+    hardware: str = MISSING  # a conf/hardware option
+    engine: str | None = None  # a conf/engine option; None: the hardware's own constants
+    failures: str | None = None  # a conf/failures option; None: the run's
+    serving: dict[str, Any] = field(default_factory=dict)  # serving keys this group changes
+    replicas: int = 1
+    owned: bool = False  # already paid for: costs its energy and operations, not its rent
+    ops_usd_per_server_hour: float = 0.0  # owned: staff, space and support per server
+    amortised: bool = False  # owned: count the hardware's price per server-hour as well
+    max_replicas: int = 64  # the mix search's bound (a cap on the servers one can have)
+
+
+@dataclass
+class MixConfig:
+    """A mixed fleet: request classes served by replica groups behind one router."""
+
+    classes: dict[str, RequestClassConfig] = field(default_factory=dict)
+    groups: dict[str, ReplicaGroupConfig] = field(default_factory=dict)
+    routing: Routing = Routing.class_aware
+    spill_waiting: int = 8  # class_aware: a request spills to its next group when every up
+    # replica of the current one has at least this many requests waiting to start
+    search: bool = False  # find the cheapest replica counts (0 to each max_replicas) that meet
+    # every class's target, instead of simulating the counts given

@@ -107,6 +107,8 @@ def format_summary(summary: Summary) -> str:
 
 def format_serving(summary: Mapping[str, Any]) -> str:
     s = summary
+    if "routing" in s:
+        return format_mix(s)
 
     def ms(key: str) -> str:
         return "n/a" if s[key] is None else f"{s[key] * 1e3:,.0f} ms"
@@ -140,6 +142,61 @@ def format_serving(summary: Mapping[str, Any]) -> str:
             f"failures, {s['dropped']:.1f} requests lost, {s['retried']:.1f} retried",
         ]
     )
+
+
+def format_mix(summary: Mapping[str, Any]) -> str:
+    """A mixed fleet: its groups (servers, kind, utilisation, cost) and classes (latency and
+    target attainment)."""
+    s = summary
+    groups = [k.split(".")[1] for k in s if k.startswith("group.") and k.endswith(".device")]
+    classes = [k.split(".")[1] for k in s if k.startswith("class.") and k.endswith(".share")]
+    lines = [
+        f"scenario {s['scenario']}: mixed fleet, {s['routing']} routing, {s['replicates']} "
+        f"replicates, seed {s['seed']}",
+        f"  traffic            {s['requests']:,.0f} requests per replicate over "
+        f"{s['span_s']:,.0f} s ({s['rate_per_s']:g} per second on average)",
+    ]
+    for g in groups:
+        owned = "owned" if s[f"group.{g}.owned"] else "rented"
+        lines.append(
+            f"  group {g:<12} {s[f'group.{g}.servers']:,.0f} x {s[f'group.{g}.device']} "
+            f"({owned}), {s[f'group.{g}.requests']:,.0f} requests, utilisation "
+            f"{s[f'group.{g}.utilisation']:.0%}, ${s[f'group.{g}.cost_usd']:,.0f}"
+        )
+    for c in classes:
+        met = "meets" if s[f"class.{c}.meets_target"] else "MISSES"
+        ttft, tpot = s[f"class.{c}.ttft_p99_s"], s[f"class.{c}.tpot_p99_s"]
+        lines.append(
+            f"  class {c:<12} {s[f'class.{c}.requests']:,.0f} requests, p99 TTFT "
+            f"{'n/a' if ttft is None else f'{ttft:,.2f} s'}, p99 TPOT "
+            f"{'n/a' if tpot is None else f'{tpot * 1e3:,.0f} ms'}, "
+            f"{s[f'class.{c}.slo_attainment']:.1%} within target: {met} its attainment"
+        )
+    lines.append(
+        f"  cost               ${s['cost_per_m_output_tokens']:,.2f} per million output tokens "
+        f"(${_count(s['cost_usd'])} per replicate), {s['energy_per_output_token_j']:,.1f} J "
+        f"per output token; every class meets its target: {'yes' if s['meets_targets'] else 'no'}"
+    )
+    return "\n".join(lines)
+
+
+def format_trials(summary: Mapping[str, Any], frame: Any) -> str:
+    """A mix search: the mixes it simulated, why each that failed did, and how many it spared."""
+    groups = [c for c in frame.columns if c not in ("bound_usd", "status", "cost_usd", "reason")]
+    lines = [f"  mix search: {summary['search_candidates']} candidate mixes, "
+             f"{summary['search_simulations']} simulated in {summary['search_seconds']:.1f} s; "
+             f"cheapest meeting every target: {summary['search_best']}"]  # fmt: skip
+    for row in frame[frame["status"] != "skipped"].itertuples():
+        counts = " ".join(f"{g}={getattr(row, g)}" for g in groups)
+        cost = (
+            "" if row.cost_usd != row.cost_usd or row.cost_usd is None else f"${row.cost_usd:,.0f}"
+        )
+        lines.append(f"    {counts:<24} {row.status:<8} {cost:>9}  {row.reason}")
+    skipped = frame[frame["status"] == "skipped"]
+    if len(skipped):
+        lines.append(f"    {len(skipped)} more not simulated: they cost at least what the best "
+                     "costs")  # fmt: skip
+    return "\n".join(lines)
 
 
 def format_capacity(frame: Any) -> str:

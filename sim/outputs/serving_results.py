@@ -27,6 +27,7 @@ from sim.serving.fleet import FleetOutcome, downtime_s, failures_per_server_s, f
 REQUESTS_FILE = "requests.parquet"
 REPLICATES_FILE = "replicates.parquet"
 CAPACITY_FILE = "capacity.parquet"
+TRIALS_FILE = "mix_search.parquet"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class ServingResult:
     replicates: pd.DataFrame
     requests: pd.DataFrame
     capacity: pd.DataFrame | None = None
+    trials: pd.DataFrame | None = None  # a mix search: every candidate mix and its outcome
 
     def write(self, out_dir: Path) -> None:
         """Tables first, the summary last: its presence marks the run finished."""
@@ -44,6 +46,8 @@ class ServingResult:
         tables = {REPLICATES_FILE: self.replicates, REQUESTS_FILE: self.requests}
         if self.capacity is not None:
             tables[CAPACITY_FILE] = self.capacity
+        if self.trials is not None:
+            tables[TRIALS_FILE] = self.trials
         for name, frame in tables.items():
             write_parquet(frame, out_dir / name)
         write_summary(self.summary, out_dir)

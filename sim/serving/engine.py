@@ -3,14 +3,17 @@ latency of a lone request."""
 
 from __future__ import annotations
 
+import dataclasses
+import zlib
+
 import numpy as np
 
-from sim.config import Config
+from sim.config import Config, RequestClassConfig, ServingConfig
 from sim.des.draws import children
 from sim.errors import ConfigError
 from sim.perf.inference import StepModel, serving_of, step_model
-from sim.serving.fleet import FleetOutcome, LatencyLimit, ServingFleet
-from sim.serving.traffic import traffic
+from sim.serving.fleet import FleetOutcome, LatencyLimit, Routes, ServingFleet
+from sim.serving.traffic import merged, traffic
 
 
 def simulate(
@@ -25,7 +28,53 @@ def simulate(
         raise ConfigError("serving.duration_s", serving.duration_s, f"no request arrives at "
                           f"{serving.rate_per_s:g} per second; raise serving.duration_s or "
                           "serving.rate_per_s")  # fmt: skip
-    return ServingFleet(config, requests, np.random.default_rng(failure_seed), limit).run()
+    rng = np.random.default_rng(failure_seed)
+    return ServingFleet([("", config, rng)], requests, limit).run()
+
+
+def named_seed(seed: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
+    """A stream of its own for a mixed fleet's class or group, keyed by its name: a class draws
+    the same requests, and a group the same failures, whatever else the fleet holds."""
+    return np.random.SeedSequence(
+        seed.entropy, spawn_key=(*seed.spawn_key, zlib.crc32(name.encode()))
+    )
+
+
+def simulate_mix(
+    config: Config, groups: dict[str, Config], seed: np.random.SeedSequence
+) -> FleetOutcome:
+    """One replicate of a mixed fleet (``config.mix``): each class's traffic from its own
+    stream, each group's failures from its own, routed as ``mix.routing`` says."""
+    mix, serving = config.mix, serving_of(config)
+    assert mix is not None  # a mixed run
+    traffic_seed, failure_seed = children(seed, 2)
+    parts = [
+        traffic(
+            class_serving(serving, klass), np.random.default_rng(named_seed(traffic_seed, name))
+        )
+        for name, klass in mix.classes.items()
+    ]
+    names = list(mix.groups)
+    order = None
+    if mix.routing == "class_aware":
+        order = tuple(
+            tuple(names.index(g) for g in (klass.groups or names)) for klass in mix.classes.values()
+        )
+    fleet = ServingFleet(
+        [(n, groups[n], np.random.default_rng(named_seed(failure_seed, n))) for n in names],
+        merged(parts), routes=Routes(order, mix.spill_waiting),
+    )  # fmt: skip
+    return fleet.run()
+
+
+def class_serving(serving: ServingConfig, klass: RequestClassConfig) -> ServingConfig:
+    """The run's serving settings with a class's rate, arrival profile and lengths."""
+    return dataclasses.replace(
+        serving, rate_per_s=serving.rate_per_s * klass.share, arrivals=klass.arrivals,
+        diurnal_peak_h=klass.diurnal_peak_h, prompt_tokens=klass.prompt_tokens,
+        output_tokens=klass.output_tokens,
+        requests=None if serving.requests is None else round(serving.requests * klass.share),
+    )  # fmt: skip
 
 
 def unloaded_latency(config: Config) -> tuple[float, float]:

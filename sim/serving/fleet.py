@@ -19,7 +19,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 import numpy as np
@@ -80,6 +80,7 @@ class FleetOutcome:
     failures: int
     engine_events: int = 0  # SimPy events processed: the engine's unit of cost
     abandoned: bool = False  # stopped early: its latency percentile was sure to miss the limit
+    groups: list[GroupOutcome] = field(default_factory=list)  # each replica group's figures
 
 
 @dataclass(frozen=True)
@@ -100,27 +101,109 @@ class LatencyLimit:
         return n - math.floor(self.percentile / 100.0 * (n - 1))
 
 
-class ServingFleet:
-    """The replicas serving one run's traffic."""
+@dataclass(frozen=True)
+class Routes:
+    """A mixed fleet's routing: each class's groups in order of preference (``class_aware``,
+    spilling to the next group when every up replica of one has ``spill_waiting`` requests
+    waiting), or every replica of every group as one pool (``order`` None: class-blind)."""
+
+    order: tuple[tuple[int, ...], ...] | None = None
+    spill_waiting: int = 8
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    """One replica group's busy, down and failure figures in a replicate."""
+
+    name: str
+    busy_s: float
+    down_s: float
+    failures: int
+
+
+class ReplicaGroup:
+    """Replicas of one configuration on the fleet's clock, with their servers' failures."""
 
     def __init__(
-        self, config: Config, traffic: Traffic, rng: np.random.Generator,
-        limit: LatencyLimit | None = None,
-    ) -> None:  # fmt: skip
+        self, fleet: ServingFleet, name: str, config: Config, rng: np.random.Generator
+    ) -> None:
+        self.name, self.fleet, self.env = name, fleet, fleet.env
         self.serving = serving_of(config)
-        self.env = CountingEnvironment()
         self.shape = fleet_shape(config)
         model, kv = step_model(config), replica_memory(config).kv_tokens
         self.streams = streams = self.serving.pp  # per replica: its micro-batches in flight
+        first_replica = fleet.replica_count  # replica numbers run on across groups
         self.replicas = [  # the streams, replica by replica; max_batch is per micro-batch
-            Replica(i // streams, self.env, model, kv // streams, self.serving.max_batch,
-                    self.serving.max_batched_tokens, self._done)
+            Replica(first_replica + i // streams, self.env, model, kv // streams,
+                    self.serving.max_batch, self.serving.max_batched_tokens, fleet.done)
             for i in range(self.shape.replicas * streams)
         ]  # fmt: skip
+        self.failed_at: list[float] = []
+        self._rng = rng
+        self._rate = failures_per_server_s(config) * self.shape.servers
+        self._downtime = downtime_s(config)
+
+    def start(self) -> None:
+        if self._rate > 0:
+            self.env.process(self._failures())
+
+    def outcome(self, end: float) -> GroupOutcome:
+        busy = sum(r.busy_s for r in self.replicas) / self.streams  # a stage serves each 1/pp
+        down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
+        return GroupOutcome(self.name, busy, down, len(self.failed_at))
+
+    def _failures(self) -> Generator[simpy.Event, None, None]:
+        """One Poisson stream over the group's servers; each failure strikes a drawn server."""
+        while True:
+            yield self.env.timeout(self._rng.exponential(1.0 / self._rate))
+            server = int(self._rng.integers(self.shape.servers))
+            if self.shape.servers_per_replica > 1:
+                struck = [server // self.shape.servers_per_replica]
+            else:
+                per = self.shape.replicas_per_server
+                struck = list(range(server * per, min((server + 1) * per, self.shape.replicas)))
+            for index in struck:
+                streams = self.replicas[index * self.streams : (index + 1) * self.streams]
+                if streams[0].up:
+                    self.failed_at.append(self.env.now)
+                    held = [r for stream in streams for r in stream.fail()]  # all down first
+                    self.fleet.lose(held, self.serving.on_failure == "drop")
+                    self.env.process(self._recover(streams))
+
+    def _recover(self, streams: list[Replica]) -> Generator[simpy.Event, None, None]:
+        yield self.env.timeout(self._downtime)
+        for stream in streams:
+            stream.recover()
+        self.fleet.retry_backlog()
+
+
+class ServingFleet:
+    """The replicas serving one run's traffic: one group, or a mixed fleet's groups behind one
+    router."""
+
+    def __init__(
+        self, groups: list[tuple[str, Config, np.random.Generator]], traffic: Traffic,
+        limit: LatencyLimit | None = None, routes: Routes | None = None,
+    ) -> None:  # fmt: skip
+        first = groups[0][1]
+        self.serving = serving_of(first)  # arrivals, router: the run's
+        self.env = CountingEnvironment()
+        self.replicas: list[Replica] = []
+        self.replica_count = 0
+        self.groups: list[ReplicaGroup] = []
+        self.group_of: list[int] = []  # replica number -> group index
+        for g, (name, config, rng) in enumerate(groups):
+            group = ReplicaGroup(self, name, config, rng)
+            self.groups.append(group)
+            self.replicas += group.replicas
+            self.replica_count += group.shape.replicas
+            self.group_of += [g] * group.shape.replicas
+        self.routes = routes or Routes()
+        klass = traffic.klass if traffic.klass is not None else np.zeros(len(traffic), int)
         self.requests = [
-            Request(i, float(t), int(p), int(o))
-            for i, (t, p, o) in enumerate(
-                zip(traffic.arrival_s, traffic.prompt, traffic.output, strict=True)
+            Request(i, float(t), int(p), int(o), klass=int(k))
+            for i, (t, p, o, k) in enumerate(
+                zip(traffic.arrival_s, traffic.prompt, traffic.output, klass, strict=True)
             )
         ]
         self.backlog: deque[Request] = deque()  # arrived while every replica was down
@@ -134,26 +217,23 @@ class ServingFleet:
         self._to_fail = limit.misses_to_fail(len(self.requests)) if limit else 0
         self._misses = [0, 0]  # requests over the TTFT limit, over the TPOT limit
         self.finished = self.env.event()
-        self.failed_at: list[float] = []
         self._turn = itertools.cycle(range(len(self.replicas)))
-        self._rng = rng
-        self._rate = failures_per_server_s(config) * self.shape.servers
-        self._downtime = downtime_s(config)
 
     def run(self) -> FleetOutcome:
         self.env.process(self._arrivals())
-        if self._rate > 0:
-            self.env.process(self._failures())
+        for group in self.groups:
+            group.start()
         self.env.run(until=self.finished)
         end = self.env.now
-        busy = sum(r.busy_s for r in self.replicas) / self.streams  # a stage serves each 1/pp
-        down = sum(min(end, t + self._downtime) - t for t in self.failed_at)
-        failures = len(self.failed_at)
+        groups = [group.outcome(end) for group in self.groups]
         abandoned = self.outstanding > 0
-        return FleetOutcome(self.requests, end, busy, down, failures, self.env.processed, abandoned)
+        return FleetOutcome(
+            self.requests, end, sum(g.busy_s for g in groups), sum(g.down_s for g in groups),
+            sum(g.failures for g in groups), self.env.processed, abandoned, groups,
+        )  # fmt: skip
 
     def _arrivals(self) -> Generator[simpy.Event, None, None]:
-        if self.serving.arrivals == "closed":  # the clients' first requests; _done sends the rest
+        if self.serving.arrivals == "closed":  # the clients' first requests; done sends the rest
             for request in self.requests[: self._released]:
                 self._route(request)
             return
@@ -164,18 +244,39 @@ class ServingFleet:
             self._route(request)
 
     def _route(self, request: Request) -> None:
-        up = [r for r in self.replicas if r.up]
-        if not up:
+        replica = self._pick(request)
+        if replica is None:
             self.backlog.append(request)
             return
-        if self.serving.router == "round_robin":
-            replica = next(r for r in (self.replicas[next(self._turn)] for _ in self.replicas)
-                           if r.up)  # fmt: skip
-        else:
-            replica = min(up, key=LOAD)
         replica.submit(request)
 
-    def _done(self, request: Request) -> None:
+    def _pick(self, request: Request) -> Replica | None:
+        order = self.routes.order
+        if order is not None:
+            return self._class_aware(order[request.klass])
+        up = [r for r in self.replicas if r.up]
+        if not up:
+            return None
+        if self.serving.router == "round_robin":
+            return next(r for r in (self.replicas[next(self._turn)] for _ in self.replicas)
+                        if r.up)  # fmt: skip
+        return min(up, key=LOAD)
+
+    def _class_aware(self, groups: tuple[int, ...]) -> Replica | None:
+        """The least-loaded up replica of the first of ``groups`` with one whose queue is below
+        the spill limit; all full: the first group's that is up."""
+        fallback = None
+        for g in groups:
+            up = [r for r in self.groups[g].replicas if r.up]
+            if not up:
+                continue
+            best = min(up, key=LOAD)
+            if len(best.waiting) < self.routes.spill_waiting:
+                return best
+            fallback = fallback or best
+        return fallback
+
+    def done(self, request: Request) -> None:
         self.outstanding -= 1
         if self._released < len(self.requests):  # closed arrivals: its client sends the next
             following = self.requests[self._released]
@@ -199,38 +300,19 @@ class ServingFleet:
             self._misses[1] += 1
         return max(self._misses) >= self._to_fail
 
-    def _failures(self) -> Generator[simpy.Event, None, None]:
-        """One Poisson stream over the fleet's servers; each failure strikes a drawn server."""
-        while True:
-            yield self.env.timeout(self._rng.exponential(1.0 / self._rate))
-            server = int(self._rng.integers(self.shape.servers))
-            if self.shape.servers_per_replica > 1:
-                struck = [server // self.shape.servers_per_replica]
-            else:
-                per = self.shape.replicas_per_server
-                struck = list(range(server * per, min((server + 1) * per, self.shape.replicas)))
-            for index in struck:
-                streams = self.replicas[index * self.streams : (index + 1) * self.streams]
-                if streams[0].up:
-                    self.failed_at.append(self.env.now)
-                    held = [r for stream in streams for r in stream.fail()]  # all down first
-                    self._lose(held)
-                    self.env.process(self._recover(streams))
-
-    def _lose(self, held: list[Request]) -> None:
+    def lose(self, held: list[Request], drop: bool) -> None:
+        """A failed replica's requests: lost, or started over elsewhere."""
         for request in held:
-            if self.serving.on_failure == "drop":
+            if drop:
                 request.dropped = True
                 request.finish_s = self.env.now
-                self._done(request)
+                self.done(request)
             else:
                 request.retries += 1
                 request.generated, request.first_token_s = 0, math.nan
                 self._route(request)
 
-    def _recover(self, streams: list[Replica]) -> Generator[simpy.Event, None, None]:
-        yield self.env.timeout(self._downtime)
-        for stream in streams:
-            stream.recover()
-        while self.backlog:
+    def retry_backlog(self) -> None:
+        """A replica is back: route what waited for one (what still has none waits again)."""
+        for _ in range(len(self.backlog)):
             self._route(self.backlog.popleft())

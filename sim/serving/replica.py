@@ -42,6 +42,7 @@ class Request:
     preemptions: int = 0
     retries: int = 0
     dropped: bool = False
+    klass: int = 0  # a mixed fleet's request class (index into mix.classes)
 
     def start(self) -> None:
         self.to_prefill = self.prompt + self.generated

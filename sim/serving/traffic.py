@@ -29,9 +29,26 @@ class Traffic:
     arrival_s: np.ndarray
     prompt: np.ndarray
     output: np.ndarray
+    klass: np.ndarray | None = (
+        None  # a mixed fleet's request class of each (index into mix.classes)
+    )
 
     def __len__(self) -> int:
         return len(self.arrival_s)
+
+
+def merged(parts: list[Traffic]) -> Traffic:
+    """Classes' traffic as one stream in arrival order (ties in class order), each request
+    labelled with its class's index in ``parts``."""
+    arrival = np.concatenate([p.arrival_s for p in parts])
+    order = np.argsort(arrival, kind="stable")
+    klass = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
+    return Traffic(
+        arrival[order],
+        np.concatenate([p.prompt for p in parts])[order],
+        np.concatenate([p.output for p in parts])[order],
+        klass[order],
+    )
 
 
 def lengths(spec: LengthConfig, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -94,7 +111,8 @@ def _arrival_times(serving: ServingConfig, rng: np.random.Generator) -> np.ndarr
         times = t + np.cumsum(rng.exponential(1.0 / peak, size=BLOCK))
         t = float(times[-1])
         if ratio != 1.0:
-            rate = 1.0 + (ratio - 1.0) * np.sin(2.0 * np.pi * times / SECONDS_PER_DAY)
+            shift = 2.0 * np.pi * (serving.diurnal_peak_h - 6.0) / 24.0  # sin peaks at 6 h
+            rate = 1.0 + (ratio - 1.0) * np.sin(2.0 * np.pi * times / SECONDS_PER_DAY - shift)
             times = times[rng.random(len(times)) * ratio < rate]
         blocks.append(times)
         count += len(times)

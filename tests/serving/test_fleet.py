@@ -46,7 +46,7 @@ def test_a_failure_takes_every_micro_batch_stream_of_its_replica() -> None:
         "serving.load_weights_s=5", "recovery.detection_s=1", "serving.requests=2000",
     )  # fmt: skip
     arrivals = traffic(config.serving, np.random.default_rng(0))
-    fleet = ServingFleet(config, arrivals, np.random.default_rng(1))
+    fleet = ServingFleet([("", config, np.random.default_rng(1))], arrivals)
     assert len(fleet.replicas) == 8
     assert fleet.replicas[0].kv_tokens == replica_memory(config).kv_tokens // 2
     outcome = fleet.run()

@@ -4,6 +4,7 @@ One module per section (``plan``, ``run``, ``serving``), and the small checks th
 
 from __future__ import annotations
 
+from sim.app.mix import check_mix
 from sim.app.validation.checks import non_negative, one_of, positive
 from sim.app.validation.plan import (
     validate_architecture,
@@ -32,6 +33,15 @@ from sim.training.checkpointing import REGISTRY
 def validate(config: Config) -> None:
     """Raise ``ConfigError`` on the first value the simulator cannot use."""
     validate_machine(config)
+    if config.mix is not None:  # each group a serving run of its own
+        for name, group in check_mix(config).items():
+            if group.serving is not None and group.serving.replicas == 0:
+                continue  # a group left empty (a fleet of the other kinds only)
+            try:
+                validate(group)
+            except ConfigError as error:
+                raise ConfigError(f"mix.groups.{name}: {error.key}", error.value,
+                                  error.valid) from None  # fmt: skip
     if config.serving is not None:  # a serving run: no training plan to check
         validate_architecture(config.model, config.parallelism)
         validate_serving(config)
