@@ -13,9 +13,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((REPO / "analysis").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_are_there() -> None:
+def test_the_six_notebooks_are_there() -> None:
     names = {path.stem for path in NOTEBOOKS}
-    assert names == {"llama_405b", "checkpoint_interval", "gpu_vs_cpu", "multilingual", "serving"}
+    assert names == {"llama_405b", "checkpoint_interval", "gpu_vs_cpu", "multilingual", "serving",
+                     "fleet_mix"}  # fmt: skip
 
 
 @pytest.mark.slow
@@ -31,6 +32,10 @@ def test_notebook_is_stripped_runs_and_draws(
     monkeypatch.setenv("SIM_NOTEBOOK_REPLICATES", "4")
     monkeypatch.setenv("SIM_NOTEBOOK_INTERVALS", "4,16,64")
     monkeypatch.setenv("SIM_NOTEBOOK_SEARCH_REQUESTS", "100")
+    monkeypatch.setenv("SIM_NOTEBOOK_WINDOW_S", "300")
+    monkeypatch.setenv("SIM_NOTEBOOK_RATES", "0.3,3")
+    monkeypatch.setenv("SIM_NOTEBOOK_SHARES", "0,1")
+    monkeypatch.setenv("SIM_NOTEBOOK_DAY_S", "3600")
     monkeypatch.setenv("SIM_SWEEP_DIR", str(tmp_path / "sweep"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     NotebookClient(notebook, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()

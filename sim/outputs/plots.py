@@ -168,6 +168,48 @@ def serving_capacity(capacity: pd.DataFrame, by: str = "variant") -> Figure:
     return figure
 
 
+FLEET_COLOURS = {"GPU only": "#4c72b0", "CPU only": "#dd8452", "mixed": "#55a868",
+                 "hybrid": "#8172b3", "none within reach": "#d0d0d0"}  # fmt: skip
+
+
+def decision_map(cells: pd.DataFrame, groups: Sequence[str] = ()) -> Figure:
+    """The cheapest fleet in each cell of request rate by interactive share (``sim.app.fleet_map``),
+    coloured by its kind and labelled with its cost per million output tokens and, given the
+    ``groups`` columns, its replica counts."""
+    rates = sorted(cells["rate_per_s"].unique())
+    shares = sorted(cells["interactive_share"].unique())
+    figure, ax = plt.subplots(figsize=(2.0 * len(rates) + 1.5, 1.0 * len(shares) + 2.2))
+    for _, cell in cells.iterrows():
+        x, y = rates.index(cell["rate_per_s"]), shares.index(cell["interactive_share"])
+        ax.add_patch(
+            plt.Rectangle(
+                (x - 0.5, y - 0.5),
+                1,
+                1,
+                facecolor=FLEET_COLOURS[cell["fleet"]],
+                edgecolor="white",
+                linewidth=2,
+            )
+        )
+        cost = cell["cost_per_m_output_tokens"]
+        text = "" if cost != cost else f"${cost:,.2f}/M"
+        counts = "\n".join(f"{g} x {int(cell[g])}" for g in groups if pd.notna(cell.get(g)))
+        ax.text(x, y, f"{text}\n{counts}".strip(), ha="center", va="center", fontsize="small")
+    ax.set(xlim=(-0.5, len(rates) - 0.5), ylim=(-0.5, len(shares) - 0.5),
+           xlabel="request rate (requests per second)",
+           ylabel="interactive share of requests (%)")  # fmt: skip
+    ax.set_xticks(range(len(rates)), labels=[f"{r:g}" for r in rates])
+    ax.set_yticks(range(len(shares)), labels=[f"{s * 100:g}" for s in shares])
+    ax.grid(False)
+    present = [k for k in FLEET_COLOURS if k in set(cells["fleet"])]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=FLEET_COLOURS[k]) for k in present]
+    ax.legend(handles, present, title="cheapest fleet; $ per million output tokens in each cell",
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(present),
+              frameon=False)  # fmt: skip
+    figure.tight_layout()
+    return figure
+
+
 def timeline(trace: dict[str, Any], ax: Axes | None = None) -> Axes:
     """A Gantt chart of one replicate's trace (``trace.json``): a row per accounting bucket it
     used, and one row for every failed server's repairs together (the trace itself keeps a track
