@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
 from sim.outputs import analysis
@@ -182,7 +183,7 @@ def decision_map(cells: pd.DataFrame, groups: Sequence[str] = ()) -> Figure:
     for _, cell in cells.iterrows():
         x, y = rates.index(cell["rate_per_s"]), shares.index(cell["interactive_share"])
         ax.add_patch(
-            plt.Rectangle(
+            Rectangle(
                 (x - 0.5, y - 0.5),
                 1,
                 1,
@@ -202,7 +203,7 @@ def decision_map(cells: pd.DataFrame, groups: Sequence[str] = ()) -> Figure:
     ax.set_yticks(range(len(shares)), labels=[f"{s * 100:g}" for s in shares])
     ax.grid(False)
     present = [k for k in FLEET_COLOURS if k in set(cells["fleet"])]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=FLEET_COLOURS[k]) for k in present]
+    handles = [Rectangle((0, 0), 1, 1, color=FLEET_COLOURS[k]) for k in present]
     ax.legend(handles, present, title="cheapest fleet; $ per million output tokens in each cell",
               loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=len(present),
               frameon=False)  # fmt: skip
