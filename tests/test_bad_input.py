@@ -20,10 +20,10 @@ OVERRIDES = [
         ("scenario=nope", "scenario=nope: no such option; valid: cheapest_under_deadline, "
          "cpu_llama_1b, deepseek_dense_vs_moe, deepseek_v2, gpu_vs_cpu, llama_405b"),
         ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_9175f, "
-         "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, xeon6_6980p, "
-         "xeon_spr_amx"),
-        ("engine=nope", "engine=nope: no such option; valid: itrex, llama_cpp, sglang, sglang_cpu, "
-         "trtllm, vllm"),
+         "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, rtx_4090, xeon6_6980p, "
+         "xeon_gold_6454s, xeon_spr_amx"),
+        ("engine=nope", "engine=nope: no such option; valid: itrex, ktransformers, llama_cpp, "
+         "sglang, sglang_cpu, trtllm, vllm"),
         ("engine=sglang_cpu", "engine='sglang_cpu': only a serving run has a serving engine"),
         ("cheese.size=1", "cheese.size=1: unknown key 'cheese'; valid: hardware, model"),
         ("sim.speed=1", "sim.speed=1: unknown key 'sim.speed'; valid: sim.seed"),
@@ -213,6 +213,17 @@ OVERRIDES = [
          "mix.classes.batch.slo_ttft_s=0.0: must be > 0"),
         ("scenario=serve_mixed_fleet serving.rates_per_s=[1]",
          "serving.rates_per_s=[1.0]: the capacity search runs one fleet; for a mix, leave it"),
+        # Hybrid replicas: the experts must fit the host; GPUs with a stated host link
+        ("scenario=serve_mixed_fleet mix.groups.hybrid.replicas=1 "
+         "mix.groups.hybrid.serving.weights=bf16",
+         "mix.groups.hybrid: host.memory_gib=512.0: the routed experts of deepseek_v3 in bf16 "
+         "need 1,218 GiB of host memory"),
+        ("scenario=serve_mixed_fleet mix.groups.hybrid.replicas=1 "
+         "mix.groups.hybrid.hardware=h100_sxm",
+         "mix.groups.hybrid: hardware.pcie_gbyte_per_s=None: h100_sxm states no link to its host"),
+        ("scenario=serve_mixed_fleet mix.groups.hybrid.replicas=1 "
+         "mix.groups.hybrid.host=h100_sxm",
+         "mix.groups.hybrid: host='h100_sxm': a hybrid replica is GPUs"),
 ]  # fmt: skip
 
 # Hydra's own flags and settings, which used to print usage or a traceback.

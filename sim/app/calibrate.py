@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from sim.app import gpu_kernels, serving_calibration
+from sim.app import gpu_kernels, hybrid_calibration, serving_calibration
 from sim.app.loading import load_config
 from sim.config import Config, HardwareConfig, ModelConfig
 from sim.perf.throughput import throughput
@@ -290,6 +290,7 @@ def main() -> None:
         print(f"{name}: derived from {DERIVED_FROM[name]}: " + ", ".join(
             f"{k}: {v:.4g}" for k, v in constants.items()))  # fmt: skip
     serving_calibration.report()
+    hybrid_calibration.report()
     gpu_kernels.report()
     print("validation (out of sample, nothing fitted on these):")
     for run in [*validation_runs(), *nvidia_recipe_runs()]:

@@ -1,5 +1,6 @@
 """The decision map: for each request rate and interactive share, the cheapest fleet that meets
-every class's target (GPU only, CPU only or mixed) and what a million output tokens cost on it.
+every class's target (GPU only, CPU only, hybrid or mixed) and what a million output tokens
+cost on it.
 
 Each cell is a mix search (``sim.app.mix_search``) over the scenario's groups on a busy hour of
 steady Poisson traffic (``window_s``): a day's peaks are where a fleet is sized. Every class may use
@@ -20,7 +21,7 @@ from sim.app.mix_search import cheapest, search
 from sim.app.simulation import run_mix
 from sim.config import Arrivals, Config, RequestClassConfig
 
-KINDS = ("GPU only", "CPU only", "mixed", "none within reach")
+KINDS = ("GPU only", "CPU only", "mixed", "none within reach", "hybrid")
 
 
 def cell_config(config: Config, rate: float, share: float, window_s: float) -> Config:
@@ -80,7 +81,8 @@ def decision_map(
 
 def _kind(config: Config, counts: Sequence[int]) -> str:
     """GPU only, CPU only or mixed, from the hardware kinds of the groups that have replicas."""
-    kinds = {g.hardware.kind for g, n in zip(group_configs(config).values(), counts, strict=True)
-             if n}  # fmt: skip
-    one_kind = {frozenset({"gpu"}): KINDS[0], frozenset({"cpu"}): KINDS[1]}
+    kinds = {"hybrid" if g.host else g.hardware.kind.value
+             for g, n in zip(group_configs(config).values(), counts, strict=True) if n}  # fmt: skip
+    one_kind = {frozenset({"gpu"}): KINDS[0], frozenset({"cpu"}): KINDS[1],
+                frozenset({"hybrid"}): "hybrid"}  # fmt: skip
     return one_kind.get(frozenset(kinds), KINDS[2])

@@ -30,8 +30,10 @@ from sim.config import (
     CONF_DIR,
     GROUPS,
     Config,
+    EngineConfig,
     FailureCategory,
     FailuresConfig,
+    HardwareConfig,
     MixConfig,
     ServingConfig,
 )
@@ -60,9 +62,9 @@ def to_config(cfg: DictConfig) -> Config:
     for key in cfg:
         if key == "compare":
             continue
-        if key == "mix":
-            if cfg.mix is not None:
-                check_keys(cfg.mix, MixConfig, "mix")
+        if key in SECTIONS:  # keys of the schema that are not Hydra groups of their own
+            if cfg[key] is not None:
+                check_keys(cfg[key], SECTIONS[str(key)], str(key))
             continue
         if key not in GROUPS:
             raise ConfigError(str(key), cfg[key], f"unknown key; valid: {', '.join(GROUPS)}")
@@ -79,7 +81,7 @@ def section_schema(full_key: str) -> tuple[str, type] | None:
     """The dataclass of the section holding ``full_key`` and that section's own key, e.g.
     ``failures.categories.nic.colour`` -> (``failures.categories.nic``, FailureCategory)."""
     parts = full_key.split(".")
-    roots = GROUPS | {"mix": MixConfig}
+    roots = GROUPS | SECTIONS
     if parts[0] not in roots:
         return None
     schema, depth = roots[parts[0]], 1
@@ -232,6 +234,7 @@ def _compose_outside(overrides: tuple[str, ...]) -> DictConfig:
         return compose("config", overrides=list(overrides))
 
 
+SECTIONS = {"mix": MixConfig, "host": HardwareConfig, "host_engine": EngineConfig}
 SERVING_KEYS = tuple(f.name for f in dataclasses.fields(ServingConfig))  # a mix group may change
 
 # Launchers and sweepers that come from Hydra plugins, and the project extra that installs each.

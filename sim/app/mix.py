@@ -84,7 +84,8 @@ def group_config(config: Config, name: str) -> Config:
     key = f"mix.groups.{name}"
     if group.replicas < 0:
         raise ConfigError(f"{key}.replicas", group.replicas, "must be >= 0")
-    options = _options(group.hardware, group.engine, group.failures or "", key)
+    options = _options(group.hardware, group.engine, group.failures or "", group.host or "",
+                       group.host_engine or "", key)  # fmt: skip
     changes = dict(group.serving)
     if options.engine is not None:
         changes = {k: getattr(options.engine, k) for k in ENGINE_KEYS} | changes
@@ -104,16 +105,25 @@ def group_config(config: Config, name: str) -> Config:
     return dataclasses.replace(
         config, hardware=options.hardware, engine=options.engine,
         failures=options.failures if group.failures else config.failures, serving=own, mix=None,
+        host=options.host, host_engine=options.host_engine,
     )  # fmt: skip
 
 
 @functools.cache
-def _options(hardware: str, engine: str | None, failures: str, key: str) -> Config:
-    """The hardware, engine and failure options a group names, composed once per process."""
-    for group, option in (("hardware", hardware), ("engine", engine), ("failures", failures)):
+def _options(
+    hardware: str, engine: str | None, failures: str, host: str, host_engine: str, key: str
+) -> Config:
+    """The hardware, engine, failure and host options a group names, composed once per process."""
+    named = (("hardware", "hardware", hardware), ("engine", "engine", engine),
+             ("failures", "failures", failures), ("hardware", "host", host),
+             ("engine", "host_engine", host_engine))  # fmt: skip
+    for group, field, option in named:
         valid = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
         if option and option not in valid:
             listed = ", ".join(valid)
-            raise ConfigError(f"{key}.{group}", option, f"no such option; valid: {listed}")
-    picks = [f"hardware={hardware}", f"engine={engine or 'null'}"]
-    return compose_config(picks + ([f"failures={failures}"] if failures else []))
+            raise ConfigError(f"{key}.{field}", option, f"no such option; valid: {listed}")
+    picks = [f"hardware={hardware}"] + ([f"engine={engine}"] if engine else [])  # default: none
+    picks += [f"failures={failures}"] if failures else []
+    picks += [f"+hardware@host={host}"] if host else []
+    picks += [f"+engine@host_engine={host_engine}"] if host_engine else []
+    return compose_config(picks)

@@ -87,12 +87,15 @@ class ServingRun:
     config: Config
     ttft_s: float | None
     tpot_s: float
+    slot: str = "engine"  # the engine fitted: the server's, or a hybrid replica's host_engine
 
     @property
     def int8(self) -> bool:
         return self.config.serving is not None and self.config.serving.weights == "int8"
 
     def predicted(self, engine: EngineConfig) -> tuple[float, float]:
+        if self.slot == "host_engine":
+            return unloaded_latency(dataclasses.replace(self.config, host_engine=engine))
         return unloaded_latency(dataclasses.replace(self.config, engine=engine))
 
     def residuals(self, engine: EngineConfig) -> list[float]:
@@ -222,10 +225,13 @@ def fit(
     return engine(result.x)
 
 
-def leave_one_out(runs: Sequence[ServingRun], base: EngineConfig) -> list[tuple[float, float]]:
-    """Each row's TTFT and TPOT errors when the constants are fitted on the engine's other rows
-    (NaN for a TTFT the row does not publish)."""
-    errors, keys = [], fitted_keys(runs)  # the full fit's constants, never the YAML's values
+def leave_one_out(
+    runs: Sequence[ServingRun], base: EngineConfig, keys: Sequence[str] | None = None
+) -> list[tuple[float, float]]:
+    """Each row's TTFT and TPOT errors when the constants (``keys``, by default those the full
+    fit tells apart, never the YAML's values) are fitted on the engine's other rows (NaN for a
+    TTFT the row does not publish)."""
+    errors, keys = [], fitted_keys(runs) if keys is None else keys
     for i, run in enumerate(runs):
         ttft, tpot = run.predicted(fit([*runs[:i], *runs[i + 1 :]], base, keys))
         errors.append((ttft / run.ttft_s - 1.0 if run.ttft_s else math.nan, tpot / run.tpot_s - 1))

@@ -149,6 +149,10 @@ class Config:
     # {gpu: [hardware=h100_sxm, ...], cpu: [hardware=xeon_spr_amx, ...]}). Empty: one run.
     compare: dict[str, list[str]] = field(default_factory=dict)
     mix: MixConfig | None = None  # a serving run of request classes over replica groups
+    # A hybrid replica (``+hardware@host=NAME +engine@host_engine=NAME``): the host CPU whose
+    # sockets run the routed experts from its memory while the GPUs run the rest, and its engine
+    host: HardwareConfig | None = None
+    host_engine: EngineConfig | None = None
 
 
 GROUPS: dict[str, type] = {

@@ -38,6 +38,9 @@ class HardwareConfig:
     network_gbit_per_s: float = MISSING  # per server, to the other servers
     cpu_cores: int = MISSING  # per server
     host_memory_gib: float = MISSING  # per server
+    pcie_gbyte_per_s: float | None = None  # GPUs: each device's link to the host, each way (a
+    # hybrid replica's hidden states cross it); None: not given
+    pcie_latency_us: float | None = None  # GPUs: per transfer over that link
     server_power_kw: float = MISSING
     price_per_server_hour_usd: float = MISSING
     # Step-time constants (sim/perf/throughput.py), each with where it came from in the YAML. A GEMM

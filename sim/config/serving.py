@@ -178,6 +178,9 @@ class ReplicaGroupConfig:
     hardware: str = MISSING  # a conf/hardware option
     engine: str | None = None  # a conf/engine option; None: the hardware's own constants
     failures: str | None = None  # a conf/failures option; None: the run's
+    host: str | None = None  # a hybrid replica: the conf/hardware option of the CPU host whose
+    # sockets run the routed experts (``hardware`` then names its GPU)
+    host_engine: str | None = None  # the host's conf/engine option
     serving: dict[str, Any] = field(default_factory=dict)  # serving keys this group changes
     replicas: int = 1
     owned: bool = False  # already paid for: costs its energy and operations, not its rent

@@ -114,7 +114,7 @@ def summarize_mix(
         "routing": mix.routing.value,
         "rate_per_s": serving.rate_per_s,
         "model": config.model.name,
-        "device": "+".join(g.hardware.name for g in groups.values() if servers_of(g)),
+        "device": "+".join(_device(g) for g in groups.values() if servers_of(g)),
         "weights": "+".join(serving_of(g).weights.value for g in groups.values() if servers_of(g)),
         "servers": sum(servers.values()),
         "availability_steady_state": _availability(groups),
@@ -134,7 +134,7 @@ def summarize_mix(
         }
     figures["meets_targets"] = meets
     for name, group in groups.items():
-        figures[f"group.{name}.device"] = group.hardware.name
+        figures[f"group.{name}.device"] = _device(group)
         figures[f"group.{name}.owned"] = mix.groups[name].owned
     means = replicates.drop(columns=["replicate"]).mean()
     figures |= {str(k): float(v) for k, v in means.items()}
@@ -148,6 +148,11 @@ def summarize_mix(
         / (served * float(replicates["span_s"].mean()))
     )
     return Summary(figures)
+
+
+def _device(config: Config) -> str:
+    """A group's server: its hardware, with its host CPU for a hybrid replica."""
+    return config.hardware.name + (f" with {config.host.name}" if config.host else "")
 
 
 def servers_of(config: Config) -> int:

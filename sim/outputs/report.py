@@ -186,16 +186,16 @@ def format_trials(summary: Mapping[str, Any], frame: Any) -> str:
     lines = [f"  mix search: {summary['search_candidates']} candidate mixes, "
              f"{summary['search_simulations']} simulated in {summary['search_seconds']:.1f} s; "
              f"cheapest meeting every target: {summary['search_best']}"]  # fmt: skip
-    for row in frame[frame["status"] != "skipped"].itertuples():
+    simulated = frame[frame["cost_usd"].notna()]
+    for row in simulated.itertuples():
         counts = " ".join(f"{g}={getattr(row, g)}" for g in groups)
-        cost = (
-            "" if row.cost_usd != row.cost_usd or row.cost_usd is None else f"${row.cost_usd:,.0f}"
-        )
-        lines.append(f"    {counts:<24} {row.status:<8} {cost:>9}  {row.reason}")
+        lines.append(f"    {counts:<28} {row.status:<8} ${row.cost_usd:>9,.0f}  {row.reason}")
+    unserved = frame[(frame["status"] == "misses") & frame["cost_usd"].isna()]
     skipped = frame[frame["status"] == "skipped"]
+    if len(unserved):
+        lines.append(f"    {len(unserved)} not simulated: a class has no replica to go to")
     if len(skipped):
-        lines.append(f"    {len(skipped)} more not simulated: they cost at least what the best "
-                     "costs")  # fmt: skip
+        lines.append(f"    {len(skipped)} not simulated: they cost at least what the best costs")
     return "\n".join(lines)
 
 

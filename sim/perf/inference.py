@@ -27,8 +27,8 @@ must fit each device; the KV cache gets ``kv_memory_fraction`` of what is left.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sim.config import Config, EngineConfig, HardwareConfig, ModelConfig, ServingConfig
@@ -39,6 +39,7 @@ from sim.perf.engine_overheads import (
     cycles_s,
     kernels_per_iteration,
 )
+from sim.perf.linear_layers import Offload, linear_s_per_token
 from sim.perf.model import (
     ffn_parameters,
     head_dim,
@@ -47,7 +48,6 @@ from sim.perf.model import (
     qk_head_dim,
     v_head_dim,
 )
-from sim.perf.operators import Device, attention_shapes, ffn_shapes
 from sim.units import GIB
 
 PRECISION_BYTES = {"bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
@@ -74,9 +74,9 @@ def kv_copies(model: ModelConfig, tp: int) -> float:
 def compute_path(hw: HardwareConfig, weights: str, vector: bool = False) -> tuple[str, float]:
     """The number format the linear layers multiply in, and its peak (FLOP/s per device); with
     ``vector``, a CPU's SIMD peaks, for an engine whose kernels do not use its matrix units."""
-    if vector:
+    if vector:  # ggml's and llamafile's 8- and 4-bit formats multiply 8-bit activations
         int8 = hw.vector_tops_int8 or hw.peak_tops_int8
-        if weights == "int8" and int8:
+        if weights in ("int8", "int4") and int8:
             return "int8", int8 * 1e12
         return "bf16", (hw.vector_tflops_bf16 or hw.peak_tflops_bf16) * 1e12
     if weights == "fp8" and hw.peak_tflops_fp8:
@@ -109,7 +109,10 @@ def replica_memory(config: Config) -> ReplicaMemory:
     whose weights do not fit or whose cache cannot hold one request of the longest lengths."""
     serving, hw, model = serving_of(config), config.hardware, config.model
     tp, devices = serving.tp, serving.tp * serving.pp
-    weights = parameter_count(model) * PRECISION_BYTES[serving.weights] / devices / GIB
+    on_host = routed_parameters(model) if config.host is not None else 0.0  # a hybrid replica's
+    if on_host:
+        host_memory_gib(config)
+    weights = (parameter_count(model) - on_host) * PRECISION_BYTES[serving.weights] / devices / GIB
     free = hw.memory_gib - hw.memory_reserve_gib - weights
     kv_gib = max(0.0, free) * serving.kv_memory_fraction
     per_token = kv_bytes_per_token(model, serving.kv_cache) * kv_copies(model, tp) / devices
@@ -161,6 +164,7 @@ class StepModel:
     # serial work on the score matrix
     activation_bytes: float = 0.0  # per token, all devices: what the norms, activations and
     # attention preprocessing read and write beside the GEMMs (GPUs: ``activation_bytes``)
+    offload: Offload | None = None  # a hybrid replica: the routed experts on the host CPU
 
     def touched_experts(self, tokens: float) -> float:
         """Routed experts of one MoE layer that at least one of ``tokens`` goes to (expected,
@@ -184,6 +188,8 @@ class StepModel:
         compute = (self.linear_s_per_token + self.expert_s_per_token) * tokens
         overhead = self.expert_overhead_s * self.moe_layers * touched
         overhead += tokens * self.activation_bytes / self.memory_bytes_per_s  # norms, activations
+        if self.offload is not None:  # the experts on the host, between the GPU's parts
+            overhead += self.offload.seconds(tokens, touched, self.moe_layers)
         return max(compute, self._bytes_read(touched) / self.memory_bytes_per_s) + overhead
 
     def attention_s(self, pairs: float, cached_tokens: float) -> float:
@@ -257,46 +263,6 @@ class DecodeRun:
         return steps
 
 
-def linear_s_per_token(
-    model: ModelConfig, hw: HardwareConfig, tp: int, peak: float, efficiency: float | None = None
-) -> tuple[float, float]:
-    """One device's linear-layer time per token, compute-bound, at ``peak`` FLOP/s times the
-    GEMM efficiency (the engine's ``efficiency``, or the training model's) at each GEMM's widths
-    (n, k) under ``tp``-way TP: the dense part, and the routed experts' apart. Its third
-    term, d/m for the tokens, is left out: it is the cost of streaming the weights
-    (``gemm_half_dim`` scales with peak over bandwidth), which ``StepModel.linear_s`` charges as
-    the bandwidth bound; with it a lone decode step would take 1.6x (H100, FP8) to 3.6x (EPYC
-    9175F) that bound, against llama.cpp's and NIM's single-stream figures."""
-    moe, layers = moe_layers(model), model.layers
-    # (n, k, token passes): a routed expert sees experts_per_token / experts of the tokens and
-    # there are `experts` of them, so each MoE layer's experts take experts_per_token passes.
-    gemms = [(n, k, layers) for n, k in attention_shapes(model, tp)]
-    gemms += [(n, k, layers - moe) for n, k in ffn_shapes(model, model.ffn_hidden, tp)]
-    routed: list[tuple[float, float, float]] = []
-    if moe:
-        shared = model.shared_experts * model.expert_ffn_hidden
-        gemms += [(n, k, moe) for n, k in ffn_shapes(model, shared, tp)] if shared else []
-        routed = [(n, k, moe * model.experts_per_token)
-                  for n, k in ffn_shapes(model, model.expert_ffn_hidden, tp)]  # fmt: skip
-        gemms.append((model.experts, model.hidden, moe))  # the router, on every rank
-    gemms.append((model.vocab_size / tp, model.hidden, 1))  # the output projection
-    dev = Device(
-        peak_flops=peak,
-        gemm_efficiency=hw.gemm_efficiency if efficiency is None else efficiency,
-        gemm_half_dim=hw.gemm_half_dim,
-        flash_efficiency=hw.flash_attention_efficiency,
-        memory_bytes_per_s=hw.memory_bandwidth_tbyte_per_s * 1e12 * hw.memory_efficiency,
-    )
-
-    def seconds(shapes: Sequence[tuple[float, float, float]]) -> float:
-        return sum(
-            passes * 2.0 * n * k / (peak * dev.gemm_efficiency_at(math.inf, n, k))
-            for n, k, passes in shapes
-        )
-
-    return seconds(gemms), seconds(routed)
-
-
 def step_model(config: Config) -> StepModel:
     serving, hw, model = serving_of(config), config.hardware, config.model
     engine = config.engine or EngineConfig(name="hardware", software="")
@@ -323,16 +289,19 @@ def step_model(config: Config) -> StepModel:
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
     moe = moe_layers(model)
     routed = moe * model.experts * expert_params
+    offload = _offload(config) if config.host is not None else None
+    on_gpu = 0.0 if offload else 1.0  # a hybrid replica's GPUs neither hold nor run the experts
     return StepModel(
         linear_s_per_token=dense_s,
-        expert_s_per_token=routed_s,
-        expert_overhead_s=engine.expert_overhead_ms / 1e3,
+        expert_s_per_token=routed_s * on_gpu,
+        expert_overhead_s=engine.expert_overhead_ms / 1e3 * on_gpu,
+        offload=offload,
         activation_bytes=tp * activation_bytes(model, tp) if hw.kind == "gpu" else 0.0,
         score_s=model.layers * model.heads * cycles_s(hw, engine, engine.score_cycles),
         attention_flops_per_pair=2.0 * model.layers * model.heads
         * (qk_head_dim(model) + v_head_dim(model)),
         dense_weight_bytes=(all_matmul - routed) * weight_size,
-        expert_bytes=expert_params * weight_size,
+        expert_bytes=expert_params * weight_size * on_gpu,
         moe_layers=moe,
         experts=model.experts,
         experts_per_token=model.experts_per_token,
@@ -349,6 +318,50 @@ def step_model(config: Config) -> StepModel:
         stages=serving.pp,
         stage_link=link(hw, tp * serving.pp) if serving.pp > 1 else None,
     )  # fmt: skip
+
+
+def _offload(config: Config) -> Offload:
+    """The host's share of a hybrid replica: the routed experts as the host CPU's own engine runs
+    them on all its sockets, and the GPU's PCIe link to it."""
+    host, serving, hw = config.host, serving_of(config), config.hardware
+    assert host is not None and hw.pcie_gbyte_per_s and hw.pcie_latency_us is not None  # validated
+    engine = config.host_engine or EngineConfig(name="hardware", software="")
+    on_host = dataclasses.replace(
+        config, hardware=host, engine=engine, host=None, host_engine=None,
+        serving=dataclasses.replace(serving, tp=host.devices_per_server, pp=1),
+    )  # fmt: skip
+    cpu = step_model(on_host)
+    return Offload(
+        expert_s_per_token=cpu.expert_s_per_token,
+        expert_bytes=cpu.expert_bytes,
+        memory_bytes_per_s=cpu.memory_bytes_per_s,
+        expert_overhead_s=cpu.expert_overhead_s,
+        layer_overhead_s=cycles_s(host, engine, engine.layer_overhead_kcycles * 1e3),
+        hidden_bytes=config.model.hidden * ACTIVATION_BYTES,
+        link_bytes_per_s=hw.pcie_gbyte_per_s * 1e9,
+        link_latency_s=hw.pcie_latency_us / 1e6,
+    )
+
+
+def routed_parameters(model: ModelConfig) -> float:
+    """The routed experts' parameters, all MoE layers."""
+    return moe_layers(model) * model.experts * ffn_parameters(model, model.expert_ffn_hidden)
+
+
+def host_memory_gib(config: Config) -> float:
+    """A hybrid replica's routed experts in the host's memory; refused when they do not fit the
+    host's sockets after their reserve."""
+    host, serving, model = config.host, serving_of(config), config.model
+    assert host is not None  # a hybrid replica
+    need = routed_parameters(model) * PRECISION_BYTES[serving.weights] / GIB
+    have = host.devices_per_server * (host.memory_gib - host.memory_reserve_gib)
+    if need > have:
+        raise ConfigError("host.memory_gib", host.memory_gib, f"the routed experts of "
+                          f"{model.name} in {serving.weights} need {need:,.0f} GiB of host memory; "
+                          f"{host.device} has {have:,.0f} GiB over its {host.devices_per_server} "
+                          "sockets after the reserve; use smaller weights (serving.weights) or a "
+                          "host with more memory")  # fmt: skip
+    return need
 
 
 def serving_of(config: Config) -> ServingConfig:

@@ -48,5 +48,5 @@ def test_a_cell_leaves_out_a_class_without_traffic_and_opens_every_group() -> No
     cell = cell_config(config, 2.0, 0.0, 600)
     assert cell.mix is not None and cell.serving is not None
     assert list(cell.mix.classes) == ["batch"]
-    assert cell.mix.classes["batch"].groups == ["cpu", "gpu"]
+    assert cell.mix.classes["batch"].groups == ["cpu", "hybrid", "gpu"]
     assert cell.serving.rate_per_s == 2.0 and cell.serving.duration_s == 600

@@ -24,7 +24,7 @@ SMALL = [
     "serving.arrivals=poisson", "serving.duration_s=900", "serving.rate_per_s=0.5",
     "mix.classes.interactive.arrivals=poisson", "mix.classes.batch.arrivals=poisson",
     "+mix.groups.gpu.serving.max_batch=4", "mix.groups.gpu.max_replicas=2",
-    "mix.groups.cpu.max_replicas=3", "~compare",
+    "mix.groups.cpu.max_replicas=3", "mix.groups.hybrid.max_replicas=0", "~compare",
 ]  # fmt: skip
 
 
@@ -54,5 +54,5 @@ def test_candidates_come_cheapest_bound_first_and_bounds_grow_with_servers() -> 
     config = sim.load_config("serve_mixed_fleet", SMALL)
     bounds = [bound for _, bound in candidates(config)]
     assert bounds == sorted(bounds)
-    one, two = (lower_bound_usd(with_counts(config, c)) for c in ((1, 1), (1, 2)))
+    one, two = (lower_bound_usd(with_counts(config, c)) for c in ((1, 1, 0), (1, 2, 0)))
     assert 0 < one < two

@@ -61,6 +61,7 @@ def validate_serving(config: Config) -> None:
         raise ConfigError("serving.concurrency", serving.concurrency,
                           "is used only with serving.arrivals=closed")  # fmt: skip
     _check_engine(config)
+    _check_hybrid(config)
     expected = serving.requests or serving.rate_per_s * serving.duration_s
     if serving.arrivals != "trace" and expected > MAX_REQUESTS:
         why = (f"about {expected:,.0f} requests at serving.rate_per_s={serving.rate_per_s:g}; "
@@ -129,3 +130,32 @@ def _check_engine(config: Config) -> None:
     ):
         raise ConfigError("engine", engine.name, f"a CPU engine (its overhead is in CPU cycles); "
                           f"on {hw.name} use trtllm, vllm or sglang")  # fmt: skip
+
+
+def _check_hybrid(config: Config) -> None:
+    """A hybrid replica: GPUs with a stated host link, a CPU host with a CPU engine, a mixture
+    of experts (the host runs its routed experts)."""
+    host, hw = config.host, config.hardware
+    if host is None:
+        if config.host_engine is not None:
+            raise ConfigError("host_engine", config.host_engine.name, "a host engine runs a "
+                              "hybrid replica's experts: add its host, "
+                              "+hardware@host=NAME")  # fmt: skip
+        return
+    if host.kind != "cpu" or hw.kind != "gpu":
+        raise ConfigError("host", host.name, f"a hybrid replica is GPUs ({hw.name} is a "
+                          f"{hw.kind.value} server) with a CPU host ({host.name} is a "
+                          f"{host.kind.value}); valid hosts: CPU hardware options")  # fmt: skip
+    if not config.model.experts:
+        raise ConfigError("host", host.name, f"{config.model.name} has no routed experts for the "
+                          "host to run; a hybrid replica serves a mixture of experts")  # fmt: skip
+    if hw.pcie_gbyte_per_s is None or hw.pcie_latency_us is None:
+        raise ConfigError("hardware.pcie_gbyte_per_s", hw.pcie_gbyte_per_s, f"{hw.name} states no "
+                          "link to its host (pcie_gbyte_per_s and pcie_latency_us); a hybrid "
+                          "replica moves each MoE layer's hidden states over it")  # fmt: skip
+    engine = config.host_engine
+    if engine is not None and engine.kernel_floor_us:
+        raise ConfigError("host_engine", engine.name, "a GPU engine; the host runs a CPU engine "
+                          "(ktransformers, llama_cpp)")  # fmt: skip
+    if serving_of(config).pp > 1:
+        raise ConfigError("serving.pp", serving_of(config).pp, "a hybrid replica has one stage")
