@@ -34,9 +34,10 @@ def check_mix(config: Config) -> dict[str, Config]:
         raise ConfigError("mix.classes", "{}", "name at least one request class")
     if not mix.groups:
         raise ConfigError("mix.groups", "{}", "name at least one replica group")
-    if serving.arrivals not in ("poisson", "diurnal"):
+    if serving.arrivals not in ("poisson", "diurnal", "trace"):
         raise ConfigError("serving.arrivals", serving.arrivals, "a mixed fleet's classes arrive "
-                          "on their own: poisson or diurnal")  # fmt: skip
+                          "on their own (poisson, diurnal) or from a trace with a class "
+                          "column (trace)")  # fmt: skip
     if serving.rates_per_s:
         raise ConfigError("serving.rates_per_s", list(serving.rates_per_s), "the capacity search "
                           "runs one fleet; for a mix, leave it empty")  # fmt: skip

@@ -167,6 +167,7 @@ class RequestClassConfig:
     slo_tpot_s: float = MISSING
     slo_attainment: float = 0.99  # share of the class's requests that must meet its target
     groups: list[str] = field(default_factory=list)  # preferred groups in order; empty: all
+    priority: int = 0  # in a replica's queue, its requests wait ahead of lower classes'
 
 
 @dataclass

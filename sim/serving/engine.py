@@ -48,12 +48,14 @@ def simulate_mix(
     mix, serving = config.mix, serving_of(config)
     assert mix is not None  # a mixed run
     traffic_seed, failure_seed = children(seed, 2)
-    parts = [
-        traffic(
-            class_serving(serving, klass), np.random.default_rng(named_seed(traffic_seed, name))
-        )
-        for name, klass in mix.classes.items()
-    ]
+    if serving.arrivals == "trace":  # the trace's class column labels each request
+        requests = traffic(serving, np.random.default_rng(traffic_seed), list(mix.classes))
+    else:
+        requests = merged([
+            traffic(class_serving(serving, klass),
+                    np.random.default_rng(named_seed(traffic_seed, name)))
+            for name, klass in mix.classes.items()
+        ])  # fmt: skip
     names = list(mix.groups)
     order = None
     if mix.routing == "class_aware":
@@ -62,7 +64,8 @@ def simulate_mix(
         )
     fleet = ServingFleet(
         [(n, groups[n], np.random.default_rng(named_seed(failure_seed, n))) for n in names],
-        merged(parts), routes=Routes(order, mix.spill_waiting),
+        requests,
+        routes=Routes(order, mix.spill_waiting, tuple(k.priority for k in mix.classes.values())),
     )  # fmt: skip
     return fleet.run()
 

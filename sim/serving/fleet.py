@@ -109,6 +109,7 @@ class Routes:
 
     order: tuple[tuple[int, ...], ...] | None = None
     spill_waiting: int = 8
+    priority: tuple[int, ...] = ()  # each class's place in a replica's queue (higher first)
 
 
 @dataclass(frozen=True)
@@ -200,8 +201,9 @@ class ServingFleet:
             self.group_of += [g] * group.shape.replicas
         self.routes = routes or Routes()
         klass = traffic.klass if traffic.klass is not None else np.zeros(len(traffic), int)
+        rank = self.routes.priority or (0,) * (int(klass.max(initial=0)) + 1)
         self.requests = [
-            Request(i, float(t), int(p), int(o), klass=int(k))
+            Request(i, float(t), int(p), int(o), klass=int(k), priority=rank[int(k)])
             for i, (t, p, o, k) in enumerate(
                 zip(traffic.arrival_s, traffic.prompt, traffic.output, klass, strict=True)
             )

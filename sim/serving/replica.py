@@ -43,6 +43,7 @@ class Request:
     retries: int = 0
     dropped: bool = False
     klass: int = 0  # a mixed fleet's request class (index into mix.classes)
+    priority: int = 0  # its class's: it waits ahead of requests of lower priority
 
     def start(self) -> None:
         self.to_prefill = self.prompt + self.generated
@@ -86,7 +87,11 @@ class Replica:
     def submit(self, request: Request) -> None:
         request.replica = self.index
         request.start()
-        self.waiting.append(request)
+        if self.waiting and self.waiting[-1].priority < request.priority:  # ahead of lower ones
+            ahead = next(i for i, r in enumerate(self.waiting) if r.priority < request.priority)
+            self.waiting.insert(ahead, request)
+        else:
+            self.waiting.append(request)
         self.load += 1
         if self._wake is None:
             self._next()

@@ -7,6 +7,7 @@ the fleet serving it (a capacity search compares fleets on identical requests).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -86,9 +87,13 @@ def dataset_lengths(source: str) -> np.ndarray:
     return values
 
 
-def traffic(serving: ServingConfig, rng: np.random.Generator) -> Traffic:
+def traffic(
+    serving: ServingConfig, rng: np.random.Generator, classes: Sequence[str] = ()
+) -> Traffic:
+    """The run's requests; a trace for a mixed fleet (``classes``) labels each row by its
+    ``class`` column."""
     if serving.arrivals == "trace":
-        return _trace(serving)
+        return _trace(serving, classes)
     times = _arrival_times(serving, rng)
     return Traffic(
         times,
@@ -120,7 +125,7 @@ def _arrival_times(serving: ServingConfig, rng: np.random.Generator) -> np.ndarr
     return times[times < serving.duration_s] if limit is None else times[:limit]
 
 
-def _trace(serving: ServingConfig) -> Traffic:
+def _trace(serving: ServingConfig, classes: Sequence[str] = ()) -> Traffic:
     import pandas as pd  # only trace runs read CSV
 
     path = Path(serving.trace or "")
@@ -136,8 +141,19 @@ def _trace(serving: ServingConfig) -> Traffic:
         frame = frame.head(serving.requests)
     if (frame[list(TRACE_COLUMNS[1:])] < 1).any().any() or (frame["arrival_s"] < 0).any():
         raise ConfigError("serving.trace", serving.trace, "arrival_s must be >= 0 and lengths >= 1")
+    klass = None
+    if classes:
+        if "class" not in frame.columns:
+            raise ConfigError("serving.trace", serving.trace, "a mixed fleet's trace needs a "
+                              f"class column naming one of {', '.join(classes)}")  # fmt: skip
+        unknown = sorted(set(frame["class"].astype(str)) - set(classes))
+        if unknown:
+            raise ConfigError("serving.trace", serving.trace, f"class {unknown[0]!r} is not one "
+                              f"of mix.classes: {', '.join(classes)}")  # fmt: skip
+        klass = frame["class"].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
     return Traffic(
         frame["arrival_s"].to_numpy(float),
         frame["prompt_tokens"].to_numpy(np.int64),
         frame["output_tokens"].to_numpy(np.int64),
+        klass,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 import sim
 from sim.app.mix import group_configs
 from sim.config import Config
+from sim.errors import ConfigError
 from sim.outputs.mix_results import group_cost, mix_requests_frame
 from sim.serving.engine import class_serving, named_seed, simulate_mix
 from sim.serving.fleet import GroupOutcome, Routes, ServingFleet
@@ -158,3 +160,40 @@ def test_a_group_costs_its_rent_or_its_operations_plus_energy(
               * cpu.pricing.pue * cpu.pricing.energy_usd_per_kwh)  # fmt: skip
     assert idle["servers"] == 2
     assert idle["cost_usd"] == pytest.approx(expected + energy)
+
+
+def test_a_class_of_higher_priority_waits_ahead_of_the_others() -> None:
+    """One GPU server running at most 2 requests at once for both classes: with chat's priority
+    raised, its requests start before waiting batch work, so its TTFT falls and batch's grows."""
+    common = ["serving.rate_per_s=1.0", "mix.groups.cpu.replicas=0",
+              "mix.classes.batch.groups=[gpu]", "+mix.groups.gpu.serving.max_batch=2"]  # fmt: skip
+
+    def mean_ttft(*extra: str) -> dict[str, float]:
+        config = mixed(*common, *extra)
+        groups = group_configs(config)
+        outcome = simulate_mix(config, groups, np.random.SeedSequence(5))
+        frame = mix_requests_frame(outcome, config, groups, 0)
+        return frame.groupby("class", observed=True)["ttft_s"].mean().to_dict()
+
+    fifo, ranked = mean_ttft(), mean_ttft("mix.classes.interactive.priority=1")
+    assert ranked["interactive"] < 0.8 * fifo["interactive"]
+    assert ranked["batch"] > fifo["batch"]
+
+
+def test_a_trace_with_a_class_column_labels_each_request(tmp_path: Path) -> None:
+    rows = ["arrival_s,prompt_tokens,output_tokens,class"]
+    rows += [
+        f"{i * 3.0},{500 + i},{50 + i},{'batch' if i % 3 else 'interactive'}" for i in range(30)
+    ]
+    trace = tmp_path / "trace.csv"
+    trace.write_text("\n".join(rows) + "\n")
+    config = mixed("serving.arrivals=trace", f"serving.trace={trace}")
+    groups = group_configs(config)
+    frame = mix_requests_frame(simulate_mix(config, groups, np.random.SeedSequence(0)), config,
+                               groups, 0)  # fmt: skip
+    assert frame["class"].tolist() == ["interactive" if i % 3 == 0 else "batch" for i in range(30)]
+    assert set(frame[frame["class"] == "interactive"]["group"]) == {"gpu"}
+    assert frame["prompt_tokens"].tolist() == [500 + i for i in range(30)]
+    trace.write_text("arrival_s,prompt_tokens,output_tokens,class\n0,10,10,chat\n")
+    with pytest.raises(ConfigError, match=r"class 'chat' is not one of mix.classes: interactive"):
+        simulate_mix(config, groups, np.random.SeedSequence(0))
