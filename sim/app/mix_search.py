@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from sim.app.mix import group_configs, mix_of
 from sim.config import Config
@@ -50,18 +51,24 @@ def with_counts(config: Config, counts: Counts) -> Config:
 
 def lower_bound_usd(config: Config) -> float:
     """Rent or operations of every server, and its idle energy, over the run's duration."""
+    groups = group_configs(config)
+    return _bound(config, groups, tuple(mix_of(config).groups[n].replicas for n in groups))
+
+
+def _bound(config: Config, groups: dict[str, Config], counts: Counts) -> float:
+    """The lower bound of ``counts`` replicas of ``groups`` (configurations composed once)."""
     mix, serving = mix_of(config), config.serving
     assert serving is not None  # a mixed run
     hours, total = serving.duration_s / 3600.0, 0.0
-    for name, group_config in group_configs(config).items():
-        group, hw = mix.groups[name], group_config.hardware
-        own = group_config.serving
+    for (name, group_config), n in zip(groups.items(), counts, strict=True):
+        group, hw, own = mix.groups[name], group_config.hardware, group_config.serving
         assert own is not None
         rent = 0.0 if group.owned and not group.amortised else hw.price_per_server_hour_usd
         ops = group.ops_usd_per_server_hour if group.owned else 0.0
         idle_kw = hw.server_power_kw * own.idle_power_fraction * config.pricing.pue
         per_hour = rent + ops + idle_kw * config.pricing.energy_usd_per_kwh
-        total += servers_of(group_config) * hours * per_hour
+        sized = dataclasses.replace(group_config, serving=dataclasses.replace(own, replicas=n))
+        total += servers_of(sized) * hours * per_hour
     return total
 
 
@@ -71,16 +78,17 @@ Evaluate = Callable[[Config], Mapping[str, Any]]  # a mix's summary: meets_targe
 def candidates(config: Config) -> list[tuple[Counts, float]]:
     """Every combination of replica counts with its lower bound, cheapest first."""
     ranges = [range(g.max_replicas + 1) for g in mix_of(config).groups.values()]
-    out = [(c, lower_bound_usd(with_counts(config, c))) for c in itertools.product(*ranges)]
+    groups = group_configs(config)
+    out = [(c, _bound(config, groups, c)) for c in itertools.product(*ranges)]
     return sorted(out, key=lambda item: (item[1], item[0]))
 
 
-def search(config: Config, evaluate: Evaluate) -> list[Trial]:
+def search(config: Config, evaluate: Evaluate, progress: bool = False) -> list[Trial]:
     """Try candidates cheapest bound first; those whose bound is not below the best found are
     recorded, not simulated."""
     trials: list[Trial] = []
     best: float | None = None
-    for counts, bound in candidates(config):
+    for counts, bound in tqdm(candidates(config), desc="mix search", disable=not progress):
         if best is not None and bound >= best:
             trials.append(Trial(counts, bound, "skipped", reason=f"costs at least ${bound:,.2f}, "
                                 f"not below the best ${best:,.2f}"))  # fmt: skip

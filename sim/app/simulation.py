@@ -187,10 +187,13 @@ def _search_mix(config: Config, scenario: str) -> ServingResult:
 
     def evaluate(candidate: Config) -> Summary:
         counts = tuple(g.replicas for g in mix_of(candidate).groups.values())
-        results[counts] = run_mix(candidate, scenario=scenario)
+        quiet = dataclasses.replace(
+            candidate, sim=dataclasses.replace(candidate.sim, progress=False)
+        )
+        results[counts] = run_mix(quiet, scenario=scenario)
         return results[counts].summary
 
-    trials = search(plain, evaluate)
+    trials = search(plain, evaluate, progress=config.sim.progress)
     best = cheapest(trials)
     table = trials_frame(plain, trials)
     names = list(mix_of(config).groups)
