@@ -11,7 +11,9 @@ import sim
 from sim.training.accounting import Bucket
 
 FILES = sorted((REPO / "scenarios").glob("*.yaml"))
-SERVING = sorted(p.stem for p in FILES if "override /serving" in p.read_text())
+# A serving scenario picks a serving option, itself or through the scenario it extends.
+SERVING = sorted(p.stem for p in FILES if "override /serving" in p.read_text()
+                 or "- serve_" in p.read_text())  # fmt: skip
 TRAINING = sorted(p.stem for p in FILES if p.stem not in SERVING)
 
 

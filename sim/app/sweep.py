@@ -90,11 +90,13 @@ def sweep_points(arguments: list[str]) -> list[list[str]]:
 
 def objective(summary: Mapping[str, Any], key: str, deadline_days: float | None) -> float:
     """The summary figure ``key`` (by default the cost), or infinity when the mean time-to-train
-    misses ``deadline_days`` or some replicate never finished: a sweeper minimising it finds the
-    cheapest configuration that meets the deadline."""
+    misses ``deadline_days`` or some replicate never finished, or a mixed fleet misses a class's
+    target: a sweeper minimising it finds the cheapest configuration that meets them."""
     if key not in summary or not isinstance(summary[key], int | float):
         numeric = sorted(k for k, v in summary.items() if isinstance(v, int | float))
         raise ConfigError("sim.objective", key, f"not a numeric summary figure; valid: {numeric}")
+    if summary.get("meets_targets") is False:  # a mixed fleet with a class short of its target
+        return math.inf
     days = summary.get("time_to_train_days")  # serving runs have none
     if deadline_days is not None and (days is None or days > deadline_days):
         return math.inf

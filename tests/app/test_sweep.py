@@ -232,6 +232,13 @@ def test_objective_is_the_figure_or_infinity_past_the_deadline() -> None:
         objective(summary, "scenario", None)
 
 
+def test_a_mixed_fleet_short_of_a_target_scores_infinity() -> None:
+    """The Optuna sweep of cheapest_mix minimises the cost of mixes that meet every target."""
+    mixed = {"cost_usd": 500.0, "meets_targets": True}
+    assert objective(mixed, "cost_usd", None) == 500.0
+    assert math.isinf(objective(mixed | {"meets_targets": False}, "cost_usd", None))
+
+
 @pytest.mark.slow
 def test_a_killed_joblib_sweep_takes_its_workers_with_it(tmp_path: Path) -> None:
     """Issue 16: the workers of a killed sweep used to run on, orphaned."""
