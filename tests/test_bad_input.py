@@ -17,8 +17,9 @@ pytestmark = pytest.mark.slow  # 115 bad inputs, a Hydra composition each, and t
 
 # Command-line overrides on llama_405b, checked in-process by the preflight `python -m sim` runs.
 OVERRIDES = [
-        ("scenario=nope", "scenario=nope: no such option; valid: cheapest_under_deadline, "
-         "cpu_llama_1b, deepseek_dense_vs_moe, deepseek_v2, gpu_vs_cpu, llama_405b"),
+        ("scenario=nope", "scenario=nope: no such option; valid: cheapest_mix, "
+         "cheapest_under_deadline, cpu_llama_1b, deepseek_dense_vs_moe, deepseek_v2, gpu_vs_cpu, "
+         "llama_405b"),
         ("hardware=nope", "hardware=nope: no such option; valid: a100_sxm, b200, epyc_9175f, "
          "epyc_9755, epyc_genoa, h100_sxm, h200_sxm, h800_sxm, mi300x, rtx_4090, xeon6_6980p, "
          "xeon_gold_6454s, xeon_spr_amx"),
