@@ -14,6 +14,7 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.app.loading import compose_config
 from sim.config import CONF_DIR, Config, MixConfig, ServingConfig
 from sim.errors import ConfigError
+from sim.serving.engine import class_groups
 
 ENGINE_KEYS = ("step_overhead_ms", "max_batched_tokens")  # a group's engine states them
 
@@ -63,9 +64,7 @@ def check_mix(config: Config) -> dict[str, Config]:
     if mix.spill_waiting < 1:
         raise ConfigError("mix.spill_waiting", mix.spill_waiting, "must be >= 1")
     for name, klass in mix.classes.items():
-        allowed = (
-            klass.groups if mix.routing == "class_aware" and klass.groups else list(mix.groups)
-        )
+        allowed = class_groups(mix, klass)
         if not any(mix.groups[g].replicas > 0 for g in allowed):
             raise ConfigError(f"mix.classes.{name}.groups", allowed, "no replica serves this "
                               "class: give one of these groups replicas > 0")  # fmt: skip

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from sim.app.mix import group_configs, mix_of
 from sim.config import Config
 from sim.outputs.mix_results import servers_of
+from sim.serving.engine import class_groups
 
 Counts = tuple[int, ...]
 
@@ -116,10 +117,7 @@ def _run(config: Config, counts: Counts, bound: float, evaluate: Evaluate) -> Tr
         return Trial(counts, bound, "misses", reason="no replicas")
     candidate = with_counts(config, counts)
     for name, klass in mix.classes.items():
-        allowed = (
-            klass.groups if mix.routing == "class_aware" and klass.groups else list(mix.groups)
-        )
-        if not any(counts[list(mix.groups).index(g)] for g in allowed):
+        if not any(counts[list(mix.groups).index(g)] for g in class_groups(mix, klass)):
             return Trial(counts, bound, "misses", reason=f"no replica serves {name}")
     summary = evaluate(candidate)
     if summary["meets_targets"]:

@@ -276,19 +276,15 @@ def step_model(config: Config) -> StepModel:
     if engine.expert_matrix_efficiency is not None:  # the experts on their own kernels
         routed_s *= (efficiency or hw.gemm_efficiency) / engine.expert_matrix_efficiency
     share = (
-        hw.memory_efficiency
-        if engine.bandwidth_efficiency is None
-        else (engine.bandwidth_efficiency)
+        hw.memory_efficiency if engine.bandwidth_efficiency is None else engine.bandwidth_efficiency
     )
     bandwidth = hw.memory_bandwidth_tbyte_per_s * 1e12 * share
-    per_layer = cycles_s(
-        hw, engine, engine.layer_overhead_kcycles * 1e3
-    )  # a CPU engine's serial work
+    per_layer = cycles_s(hw, engine, engine.layer_overhead_kcycles * 1e3)  # CPU serial work
     expert_params = ffn_parameters(model, model.expert_ffn_hidden) if model.experts else 0
     lookup = model.vocab_size * model.hidden  # the input embedding: rows looked up, not read whole
     all_matmul = parameter_count(model) - (0 if model.tied_embeddings else lookup)
     moe = moe_layers(model)
-    routed = moe * model.experts * expert_params
+    routed = routed_parameters(model)
     offload = _offload(config) if config.host is not None else None
     on_gpu = 0.0 if offload else 1.0  # a hybrid replica's GPUs neither hold nor run the experts
     return StepModel(

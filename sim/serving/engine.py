@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 
-from sim.config import Config, RequestClassConfig, ServingConfig
+from sim.config import Config, MixConfig, RequestClassConfig, ServingConfig
 from sim.des.draws import children
 from sim.errors import ConfigError
 from sim.perf.inference import StepModel, serving_of, step_model
@@ -60,7 +60,8 @@ def simulate_mix(
     order = None
     if mix.routing == "class_aware":
         order = tuple(
-            tuple(names.index(g) for g in (klass.groups or names)) for klass in mix.classes.values()
+            tuple(names.index(g) for g in class_groups(mix, klass))
+            for klass in mix.classes.values()
         )
     fleet = ServingFleet(
         [(n, groups[n], np.random.default_rng(named_seed(failure_seed, n))) for n in names],
@@ -68,6 +69,12 @@ def simulate_mix(
         routes=Routes(order, mix.spill_waiting, tuple(k.priority for k in mix.classes.values())),
     )  # fmt: skip
     return fleet.run()
+
+
+def class_groups(mix: MixConfig, klass: RequestClassConfig) -> list[str]:
+    """The groups a class's requests may go to: its own, in order, under class-aware routing
+    (all when it names none); every group under class-blind routing."""
+    return klass.groups if mix.routing == "class_aware" and klass.groups else list(mix.groups)
 
 
 def class_serving(serving: ServingConfig, klass: RequestClassConfig) -> ServingConfig:

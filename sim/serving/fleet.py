@@ -192,13 +192,11 @@ class ServingFleet:
         self.replicas: list[Replica] = []
         self.replica_count = 0
         self.groups: list[ReplicaGroup] = []
-        self.group_of: list[int] = []  # replica number -> group index
-        for g, (name, config, rng) in enumerate(groups):
+        for name, config, rng in groups:
             group = ReplicaGroup(self, name, config, rng)
             self.groups.append(group)
             self.replicas += group.replicas
             self.replica_count += group.shape.replicas
-            self.group_of += [g] * group.shape.replicas
         self.routes = routes or Routes()
         klass = traffic.klass if traffic.klass is not None else np.zeros(len(traffic), int)
         rank = self.routes.priority or (0,) * (int(klass.max(initial=0)) + 1)
