@@ -56,3 +56,18 @@ def test_candidates_come_cheapest_bound_first_and_bounds_grow_with_servers() -> 
     assert bounds == sorted(bounds)
     one, two = (lower_bound_usd(with_counts(config, c)) for c in ((1, 1, 0), (1, 2, 0)))
     assert 0 < one < two
+
+
+def test_class_aware_routing_meets_the_targets_for_less_where_the_gpu_server_runs_full() -> None:
+    """Class-blind routing sends chat to the CPU servers too, so its only fleets that meet the
+    chat target are all GPU; class-aware routing keeps chat on the GPU server and lets the CPU
+    servers take the batch work that would otherwise need a second one."""
+    best = {}
+    for routing in ("class_aware", "class_blind"):
+        config = sim.load_config("serve_mixed_fleet", [*SMALL, f"mix.routing={routing}"])
+        found = cheapest(search(config, lambda c: dict(run_mix(c).summary.items())))
+        assert found is not None, routing
+        best[routing] = found
+    assert best["class_aware"].counts[1] > 0  # the CPU servers carry some of the work
+    assert best["class_blind"].counts[1] == 0  # a CPU server in the pool costs chat its target
+    assert best["class_aware"].cost_usd < best["class_blind"].cost_usd
